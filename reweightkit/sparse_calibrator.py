@@ -1,0 +1,160 @@
+"""SparseCalibrator: the L1 (non-negative LASSO) arm of the comparison."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .l1 import fista, kkt_residual, lambda_max, nn_lasso_path
+from .targets import prepare
+
+__all__ = ["SparseCalibrator", "LambdaMaxWarning"]
+
+
+class LambdaMaxWarning(UserWarning):
+    """The penalty is at or above ``lambda_max``: every weight is zero."""
+
+
+class SparseCalibrator:
+    r"""Sparse calibration by the non-negative LASSO on the relative loss.
+
+    .. math::
+
+        \min_{w \ge 0} \tfrac12 \sum_i \Big(\frac{A_i w - b_i}{|b_i|}\Big)^2 + \lambda \sum_j w_j
+
+    solved by FISTA (Beck & Teboulle 2009) with backtracking and adaptive
+    restart (O'Donoghue & Candes 2015), stopped on a certified relative
+    duality gap.
+
+    Parameters
+    ----------
+    sparsity_weight : float >= 0, optional
+        The absolute penalty ``lambda`` of the formula.  ``0.0`` is plain
+        non-negative least squares.
+    alpha : float in (0, 1], optional
+        Scale-free penalty: ``lambda = alpha * lambda_max``, where
+        ``lambda_max = max(0, max_j (A~' b~)_j)`` is the smallest penalty whose
+        solution is all zeros.  Give exactly one of ``sparsity_weight`` and
+        ``alpha``.
+    refit : bool, default False
+        Relaxed L1: after the support ``{j : w_j > 0}`` is found, re-solve
+        ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on it without the penalty,
+        removing the shrinkage of the total that plain L1 causes.
+    tol : float, default 1e-8
+        Target relative duality gap (see :mod:`reweightkit.l1`).
+    max_iter : int, default 20000
+    warm_start : bool, default False
+        Start from the previous ``weights_`` when refitting on data of the same size.
+
+    Attributes
+    ----------
+    weights_ : ndarray, shape (n_records,), float64, all >= 0
+    lambda_, lambda_max_ : float
+    n_iter_ : int
+    dual_gap_ : float
+        Relative duality gap of the returned weights (of the refit problem
+        when ``refit=True``); ``<= tol`` when ``converged_``.
+    kkt_residual_ : float
+        Largest KKT violation, relative (a diagnostic, not the stop rule).
+    converged_ : bool
+    objective_ : float
+        Objective of the problem solved last (the L1 objective, or the
+        refit least-squares objective when ``refit=True``).
+    l1_objective_ : float
+        The L1 objective ``P(w)`` of the plain L1 solution.
+    n_active_ : int
+        Records with weight > 0.
+    target_names_ : list of str
+
+    Notes
+    -----
+    The solution of this problem is often **not unique**: when the targets
+    pin the total (a complete categorical margin does), the objective
+    depends on ``w`` only through the fitted targets and ``sum(w)``, so every
+    ``w >= 0`` with the same fitted values is optimal.  FISTA returns one of
+    them; the number of records it uses is a property of the solver.
+    """
+
+    def __init__(self, sparsity_weight=None, *, alpha=None, refit=False, tol=1e-8, max_iter=20000,
+                 warm_start=False):
+        self.sparsity_weight = sparsity_weight
+        self.alpha = alpha
+        self.refit = refit
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+    def _penalty(self, lam_max: float) -> float:
+        if (self.sparsity_weight is None) == (self.alpha is None):
+            raise ValueError(
+                "give exactly one of sparsity_weight (absolute lambda) and alpha (fraction of lambda_max), "
+                f"got sparsity_weight={self.sparsity_weight!r}, alpha={self.alpha!r}"
+            )
+        if self.alpha is not None:
+            a = self.alpha
+            if isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer)):
+                raise TypeError(f"alpha must be a number in (0, 1], got {a!r}")
+            if not (math.isfinite(a) and 0 < a <= 1):
+                raise ValueError(f"alpha must be in (0, 1] (a fraction of lambda_max), got {a!r}")
+            return float(a) * lam_max
+        lam = self.sparsity_weight
+        if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
+            raise TypeError(f"sparsity_weight must be a number >= 0, got {lam!r}")
+        if not (math.isfinite(lam) and lam >= 0):
+            raise ValueError(f"sparsity_weight must be finite and >= 0, got {lam!r}")
+        return float(lam)
+
+    def fit(self, df, marginal_targets, continuous_targets=None, weight_col="weight"):
+        """Fit weights to the targets; returns ``self``.
+
+        Parameters
+        ----------
+        df : DataFrame, n rows
+            Never modified.
+        marginal_targets : dict {column: {category: count}}
+        continuous_targets : dict {column: total}, optional
+        weight_col : str, default "weight"
+            Design weights (ones when the column is absent), used for the
+            starting point only.
+        """
+        if not isinstance(self.tol, (int, float)) or not (self.tol > 0):
+            raise ValueError(f"tol must be a positive number, got {self.tol!r}")
+        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        prob = prepare(df, marginal_targets, continuous_targets, weight_col)
+        At, bt = prob.At_rec, prob.b_t
+        lam_max = lambda_max(At, bt)
+        lam = self._penalty(lam_max)
+        if lam >= lam_max:
+            warnings.warn(
+                f"lambda={lam:.6g} >= lambda_max={lam_max:.6g}: every weight is zero. "
+                "Use alpha in (0, 1) (lambda = alpha * lambda_max) for a scale-free penalty.",
+                LambdaMaxWarning,
+                stacklevel=2,
+            )
+        w_init = prob.w0
+        prev = getattr(self, "weights_", None)
+        if self.warm_start and prev is not None and prev.shape == prob.w0.shape:
+            w_init = prev
+        path = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter)
+        sol = path["solutions"][0]
+        self.lambda_, self.lambda_max_ = lam, lam_max
+        self.l1_objective_ = sol.objective
+        w, n_iter, gap, conv, obj = sol.w, sol.n_iter, sol.rel_gap, sol.converged, sol.objective
+        self.kkt_residual_ = sol.kkt
+        if self.refit and np.any(w > 0):
+            S = np.flatnonzero(w > 0)
+            sub = At[S]
+            r = fista(sub, bt, 0.0, w[S], tol=self.tol, max_iter=self.max_iter)
+            w = np.zeros_like(w)
+            w[S] = r.w
+            n_iter += r.n_iter
+            gap, conv, obj = r.rel_gap, conv and r.converged, r.objective
+            self.kkt_residual_ = kkt_residual(sub, bt, r.w, 0.0)
+        self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
+        self.n_iter_, self.dual_gap_, self.converged_, self.objective_ = n_iter, gap, conv, obj
+        self.n_active_ = int(np.count_nonzero(w > 0))
+        self.target_names_ = list(prob.system.names)
+        return self

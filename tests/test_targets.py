@@ -1,0 +1,87 @@
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import reweightkit as rk
+
+
+def small():
+    df = pd.DataFrame({"g": ["a", "b", "a", "c"], "x": [1.0, 2.0, 0.0, 4.0], "weight": [1.0, 2.0, 3.0, 4.0]})
+    return df, {"g": {"a": 4, "b": 2}}, {"x": 10.0}
+
+
+def test_system_matches_hand_construction():
+    df, m, c = small()
+    s = rk.build_system(df, m, c)
+    assert sp.isspmatrix_csr(s.A) or isinstance(s.A, sp.csr_array)
+    assert s.names == ["g=a", "g=b", "x"]
+    assert s.kinds == ["marginal", "marginal", "continuous"]
+    np.testing.assert_array_equal(s.A.toarray(), [[1, 0, 1, 0], [0, 1, 0, 0], [1, 2, 0, 4]])
+    np.testing.assert_array_equal(s.b, [4, 2, 10])
+    At, bt = s.scaled()
+    np.testing.assert_allclose(At.toarray(), s.A.toarray() / np.array([[4], [2], [10]]))
+    np.testing.assert_array_equal(bt, [1, 1, 1])
+
+
+def test_boolean_categories_and_boolean_continuous():
+    df = pd.DataFrame({"m": [True, False, True], "f": [True, True, False]})
+    s = rk.build_system(df, {"m": {True: 2, False: 1}}, {"f": 2})
+    np.testing.assert_array_equal(s.A.toarray(), [[1, 0, 1], [0, 1, 0], [1, 1, 0]])
+
+
+@pytest.mark.parametrize(
+    "mutate, exc, pattern",
+    [
+        (lambda df, m, c: (df, {"nope": {"a": 1}}, c), ValueError, "'nope'"),
+        (lambda df, m, c: (df, m, {"nope": 1.0}), ValueError, "'nope'"),
+        (lambda df, m, c: (df, {"g": {"a": 4, "zzz": 3}}, c), ValueError, "'zzz'.*no records"),
+        (lambda df, m, c: (df.assign(x=[1.0, np.nan, 0, 1]), m, c), ValueError, "'x'.*NaN"),
+        (lambda df, m, c: (df.assign(x=[1.0, np.inf, 0, 1]), m, c), ValueError, "'x'.*infinite"),
+        (lambda df, m, c: (df.assign(g=["a", None, "a", "c"]), m, c), ValueError, "'g'.*NaN"),
+        (lambda df, m, c: (df.assign(x=list("wxyz")), m, c), TypeError, "'x'.*numeric"),
+        (lambda df, m, c: (df, {"g": {"a": 0, "b": 2}}, c), ValueError, "'g=a'.*positive"),
+        (lambda df, m, c: (df, {"g": {"a": -3, "b": 2}}, c), ValueError, "'g=a'.*positive"),
+        (lambda df, m, c: (df, m, {"x": float("nan")}), ValueError, "'x'.*finite"),
+        (lambda df, m, c: (df, m, {"x": float("inf")}), ValueError, "'x'.*finite"),
+        (lambda df, m, c: (df, {"g": {"a": "4"}}, c), TypeError, "'g=a'.*real number"),
+        (lambda df, m, c: (df.iloc[:0], m, c), ValueError, "empty"),
+        (lambda df, m, c: (df, {}, {}), ValueError, "no targets"),
+        (lambda df, m, c: (df, {"g": {}}, c), ValueError, "'g'.*empty"),
+        (lambda df, m, c: (df.assign(x=0.0), m, c), ValueError, "'x'.*zero for every record"),
+        (lambda df, m, c: ("not a frame", m, c), TypeError, "DataFrame"),
+    ],
+)
+def test_bad_input_is_loud(mutate, exc, pattern):
+    df, m, c = mutate(*small())
+    with pytest.raises(exc, match=pattern):
+        rk.build_system(df, m, c)
+
+
+@pytest.mark.parametrize("bad, pattern", [([1.0, -1, 1, 1], "negative"), ([1.0, np.nan, 1, 1], "NaN"),
+                                          (["a", "b", "c", "d"], "numeric"), ([0.0, 0, 0, 0], "zero")])
+def test_bad_design_weights(bad, pattern):
+    df, m, c = small()
+    df["weight"] = bad
+    with pytest.raises((ValueError, TypeError), match=f"'weight'.*{pattern}"):
+        rk.prepare(df, m, c)
+
+
+def test_inputs_are_never_modified():
+    df, m, c = small()
+    df0, m0, c0 = df.copy(deep=True), copy.deepcopy(m), copy.deepcopy(c)
+    rk.SparseCalibrator(alpha=0.1).fit(df, m, c)
+    rk.target_errors(df, np.ones(4), m, c)
+    pd.testing.assert_frame_equal(df, df0)
+    assert m == m0 and c == c0
+
+
+def test_start_point_scales_design_weights(published):
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    z = p.At_rec.T @ p.w0
+    # the single scale factor is the least-squares fit of A~ (c d) to b~ = 1
+    assert abs(np.mean(z) - 1) < 0.1
+    np.testing.assert_allclose(p.w0 / df["weight"].to_numpy(), p.w0[0] / df["weight"].iloc[0])
