@@ -10,6 +10,7 @@ from .evaluation import (
     target_errors,
     weight_summary,
 )
+from .l0_calibrator import HardConcreteCalibrator
 from .l1 import ConvergenceWarning, nn_lasso_path
 from .sparse_calibrator import LambdaMaxWarning, SparseCalibrator
 from .targets import CalibrationSystem, build_system, prepare
@@ -17,6 +18,7 @@ from .targets import CalibrationSystem, build_system, prepare
 __all__ = [
     "CalibrationSystem",
     "ConvergenceWarning",
+    "HardConcreteCalibrator",
     "LambdaMaxWarning",
     "SparseCalibrator",
     "build_system",

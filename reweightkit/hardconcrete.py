@@ -1,0 +1,242 @@
+r"""Hard Concrete (L0) calibration: l0-python's model, and a batched engine for sweeps.
+
+Both engines minimise, per replica ``k`` (one ``(lambda_k, seed_k)`` pair),
+
+.. math::
+
+    \tfrac12 \|\tilde A (e^{v} \odot g) - \tilde b\|^2
+    + \lambda_k \sum_j \sigma(\log\alpha_j - \beta \log(-\gamma/\zeta))
+    \;[+ \lambda_2 \sum_j e^{2 v_j}]
+
+where ``g`` are Hard Concrete gates sampled afresh every epoch
+(Louizos, Welling & Kingma 2018), ``e^v`` the positive weights and the sum of
+sigmoids the expected number of open gates.  The data term is **the same as
+SparseCalibrator's**: l0-python's ``loss_type="mse"`` (a plain sum of squares)
+applied to the row-scaled system ``(A~/sqrt 2, b~/sqrt 2)``.  l0-python's
+``"relative"`` loss divides by ``y + 1`` and is not used.
+
+The batched engine trains K replicas at once with exactly the per-replica
+mathematics of ``l0.calibration.SparseCalibrationWeights`` (float32, the same
+gate sampling, penalty, data loss and Adam, which is elementwise so replicas
+never interact).  Each seeded replica owns two ``torch.Generator``\ s seeded
+with its seed, one for the initial ``log_alpha`` jitter and one for gate
+noise, which are the draws l0-python makes with ``seed=s`` after
+``torch.manual_seed(s)``; a replica's result therefore does not depend on
+which other replicas share its batch.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "BETA", "GAMMA", "ZETA"]
+
+BETA, GAMMA, ZETA = 2.0 / 3.0, -0.1, 1.1
+LOG_ALPHA_BOUND = 20.0  # l0-python's clamp on log_alpha
+EPS = 1e-6  # l0-python's clamp on the uniform noise
+
+
+def require_torch():
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - exercised only without torch
+        raise ImportError(
+            "HardConcreteCalibrator needs PyTorch and l0-python: "
+            "pip install torch==2.13.0 && pip install 'reweightkit[l0]'"
+        ) from e
+    return torch
+
+
+def _scaled_operator(torch, At_rec, device):
+    """``A~ / sqrt(2)`` as the float32 sparse COO tensor l0-python builds (same entry order)."""
+    M = (At_rec.T / np.sqrt(2.0)).tocsr().tocoo()
+    idx = torch.from_numpy(np.vstack([M.row, M.col]).astype(np.int64)).to(device)
+    vals = torch.from_numpy(M.data.astype(np.float32)).to(device)
+    return torch.sparse_coo_tensor(idx, vals, M.shape, dtype=torch.float32, device=device, check_invariants=False)
+
+
+def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
+                        lambda_l2=0.0, log_alpha_jitter_sd=0.01, device="cpu", history_every=50,
+                        verbose=False, desc="HardConcrete"):
+    """Train K Hard Concrete replicas at once.
+
+    Parameters
+    ----------
+    At_rec : csr_matrix, shape (n, m)
+        ``A~'`` (record-major), as in :class:`reweightkit.targets.ScaledProblem`.
+    b_t : ndarray, shape (m,)
+    w0 : ndarray, shape (n,)
+        Initial weights (the scaled design weights).
+    lambdas : array-like, shape (K,)
+        ``lambda_l0`` of each replica.
+    seeds : sequence of int or None, length K; or None
+        One seed per replica; ``None`` (for all) draws from torch's global
+        generator, as l0-python does with ``seed=None``.
+
+    Returns
+    -------
+    dict with ``weights`` (K, n) float64 (exact zeros where the deterministic
+    gate is closed), ``history`` (DataFrame: replica, epoch, loss, data_loss,
+    expected_active, max_rel_error, n_active) and ``seconds``.
+    """
+    torch = require_torch()
+    lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
+    K = lambdas.size
+    if seeds is not None and len(seeds) != K:
+        raise ValueError(f"seeds has length {len(seeds)} but there are {K} lambdas")
+    n, m = At_rec.shape
+    dev = torch.device(device)
+    t0 = time.perf_counter()
+    M = _scaled_operator(torch, At_rec, dev)
+    y = torch.tensor(b_t / np.sqrt(2.0), dtype=torch.float32, device=dev)
+    lam = torch.tensor(lambdas, dtype=torch.float32, device=dev)
+
+    gens = None
+    if seeds is not None and any(s is None for s in seeds):
+        raise ValueError("seeds must be all integers or None as a whole, got a None inside the list")
+    kp = torch.full((n,), float(init_keep_prob), device=dev)
+    mu = torch.log(kp / (1 - kp))
+    la0 = mu.repeat(K, 1)  # built (K, n), trained as (n, K): the layout l0-python's product uses for K = 1
+    if seeds is not None:
+        gens = []
+        for k, s in enumerate(seeds):
+            g_init = torch.Generator(device=dev).manual_seed(int(s))
+            if log_alpha_jitter_sd > 0:
+                la0[k] = mu + torch.randn(n, generator=g_init, device=dev) * log_alpha_jitter_sd
+            gens.append(torch.Generator(device=dev).manual_seed(int(s)))
+    elif log_alpha_jitter_sd > 0:
+        for k in range(K):
+            la0[k] = mu + torch.randn(n, device=dev) * log_alpha_jitter_sd
+    lw0 = torch.log(torch.tensor(np.asarray(w0), dtype=torch.float32, device=dev) + 1e-8)
+    log_w = torch.nn.Parameter(lw0.unsqueeze(1).repeat(1, K))
+    log_a = torch.nn.Parameter(la0.T.contiguous())
+    opt = torch.optim.Adam([log_w, log_a], lr=lr)
+    c = -BETA * torch.log(torch.tensor(-GAMMA / ZETA, device=dev))
+    U = torch.empty(K, n, device=dev)
+
+    def predict(W):  # (n, K) -> (m, K), the product l0-python uses
+        return torch.sparse.mm(M, W)
+
+    def det_weights():
+        s = torch.sigmoid(log_a.clamp(-LOG_ALPHA_BOUND, LOG_ALPHA_BOUND) / BETA)
+        return torch.exp(log_w) * (s * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
+
+    hist = []
+    bar = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc=desc)
+    for epoch in range(epochs):
+        if gens is None:
+            torch.rand(K, n, out=U)
+        else:
+            for k in range(K):
+                torch.rand(n, generator=gens[k], out=U[k])
+        la = log_a.clamp(-LOG_ALPHA_BOUND, LOG_ALPHA_BOUND)
+        u = U.T.contiguous().clamp(EPS, 1 - EPS)
+        s = torch.sigmoid((torch.log(u) - torch.log(1 - u) + la) / BETA)
+        gates = (s * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
+        W = torch.exp(log_w) * gates
+        data = ((y[:, None] - predict(W)) ** 2).sum(dim=0)
+        expected = torch.sigmoid(la + c).sum(dim=0)
+        loss_k = data + lam * expected
+        if lambda_l2 > 0:
+            loss_k = loss_k + lambda_l2 * (torch.exp(log_w) ** 2).sum(dim=0)
+        loss = loss_k.sum()
+        if (epoch + 1) % history_every == 0 or epoch + 1 == epochs:
+            # recorded before this epoch's update, as the l0-python hook sees it
+            with torch.no_grad():
+                Wd = det_weights()
+                rel = (predict(Wd) - y[:, None]).abs().max(dim=0).values * np.sqrt(2.0)
+                bad = ~torch.isfinite(loss_k) | ~torch.isfinite(Wd).all(dim=0)
+                if bool(bad.any()):
+                    k = int(torch.nonzero(bad)[0])
+                    raise FloatingPointError(
+                        f"Hard Concrete training diverged: non-finite loss or weights for lambda_l0={lambdas[k]:g} "
+                        f"(replica {k}) by epoch {epoch + 1}; lower lr or check the targets"
+                    )
+                nact = (Wd > 0).sum(dim=0)
+                for k in range(K):
+                    hist.append((k, epoch + 1, float(loss_k[k]), float(data[k]), float(expected[k]),
+                                 float(rel[k]), int(nact[k])))
+            if bar is not None:
+                bar.update(epoch + 1 - bar.n)
+                bar.set_postfix(loss=f"{float(loss_k.mean()):.4g}", active=int(nact.float().mean()))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    if bar is not None:
+        bar.close()
+    with torch.no_grad():
+        weights = det_weights().T.double().cpu().numpy()
+    history = pd.DataFrame(hist, columns=["replica", "epoch", "loss", "data_loss", "expected_active",
+                                          "max_rel_error", "n_active"])
+    return {"weights": weights, "history": history, "seconds": time.perf_counter() - t0}
+
+
+def train_with_l0_python(At_rec, b_t, w0, lambda_l0, seed=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
+                         lambda_l2=0.0, device="cpu", history_every=50):
+    """One fit through ``l0.calibration.SparseCalibrationWeights`` itself (the reference engine).
+
+    Same inputs, loss and draws as :func:`train_hard_concrete` with ``K = 1``.
+    The history is recorded by a subclass hook that reads the sampled
+    prediction and the penalty l0-python computes each epoch, and draws no
+    random numbers.  Returns the same dict as :func:`train_hard_concrete`.
+    """
+    torch = require_torch()
+    try:
+        from l0.calibration import SparseCalibrationWeights
+    except ImportError as e:  # pragma: no cover
+        raise ImportError("engine='l0' needs l0-python: pip install torch==2.13.0 && pip install l0-python") from e
+
+    M = (At_rec.T / np.sqrt(2.0)).tocsr()
+    y = b_t / np.sqrt(2.0)
+    y_t = torch.tensor(y, dtype=torch.float32, device=device)
+    hist = []
+
+    class Recorded(SparseCalibrationWeights):
+        epoch = 0
+        last_pred = None
+
+        def forward(self, M_, deterministic=False):
+            out = super().forward(M_, deterministic=deterministic)
+            if not deterministic:
+                self.last_pred = out.detach()
+            return out
+
+        def get_l0_penalty(self):
+            pen = super().get_l0_penalty()
+            self.epoch += 1
+            if self.epoch % history_every == 0 or self.epoch == epochs:
+                with torch.no_grad():
+                    data = float(((y_t - self.last_pred) ** 2).sum())
+                    wd = self.get_weights(deterministic=True)
+                    rel = float((self.forward(M_=M, deterministic=True) - y_t).abs().max()) * np.sqrt(2.0)
+                    hist.append((0, self.epoch, data + lambda_l0 * float(pen), data, float(pen), rel,
+                                 int((wd > 0).sum())))
+            return pen
+
+    t0 = time.perf_counter()
+
+    def run():
+        model = Recorded(len(w0), init_keep_prob=init_keep_prob, init_weights=np.asarray(w0), seed=seed,
+                         device=device)
+        model.fit(M, y, lambda_l0=lambda_l0, lambda_l2=lambda_l2, lr=lr, epochs=epochs, loss_type="mse")
+        with torch.no_grad():
+            return model.get_weights(deterministic=True).double().cpu().numpy()
+
+    if seed is None:
+        w = run()
+    else:
+        with torch.random.fork_rng(devices=[device] if str(device).startswith("cuda") else []):
+            torch.manual_seed(int(seed))
+            w = run()
+    if not np.all(np.isfinite(w)):
+        raise FloatingPointError(f"l0-python returned non-finite weights for lambda_l0={lambda_l0:g} after {epochs} epochs")
+    history = pd.DataFrame(hist, columns=["replica", "epoch", "loss", "data_loss", "expected_active",
+                                          "max_rel_error", "n_active"])
+    return {"weights": w[None, :], "history": history, "seconds": time.perf_counter() - t0}
