@@ -1,6 +1,7 @@
 """reweightkit: sparse survey calibration, L1 versus L0, measured honestly."""
 
-from .data import published_example
+from .baselines import RakeCalibrator, RakeWarning, SubsampleRakeCalibrator, rake
+from .data import published_example, superpopulation
 from .evaluation import (
     evaluate,
     kish_ess,
@@ -13,9 +14,34 @@ from .evaluation import (
 from .l0_calibrator import HardConcreteCalibrator
 from .l1 import ConvergenceWarning, nn_lasso_path
 from .sparse_calibrator import LambdaMaxWarning, SparseCalibrator
+from .plotting import plot_frontier, plot_runtime, plot_train_test
+from .sweeps import (
+    dense_reference,
+    pareto_front,
+    run_comparison,
+    summarize,
+    sweep_hard_concrete,
+    sweep_l1,
+    sweep_subsample,
+)
 from .targets import CalibrationSystem, build_system, prepare
 
 __all__ = [
+    "RakeCalibrator",
+    "RakeWarning",
+    "SubsampleRakeCalibrator",
+    "dense_reference",
+    "pareto_front",
+    "plot_frontier",
+    "plot_runtime",
+    "plot_train_test",
+    "rake",
+    "run_comparison",
+    "summarize",
+    "superpopulation",
+    "sweep_hard_concrete",
+    "sweep_l1",
+    "sweep_subsample",
     "CalibrationSystem",
     "ConvergenceWarning",
     "HardConcreteCalibrator",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["published_example", "AGE_GROUPS"]
+__all__ = ["published_example", "superpopulation", "AGE_GROUPS", "REGIONS"]
 
 AGE_GROUPS = ["0-17", "18-34", "35-54", "55-64", "65+"]
 
@@ -48,4 +48,73 @@ def published_example(n: int = 5000):
     test_marginal = {
         "is_male": {cat: round(count * rng2.uniform(0.8, 1.2)) for cat, count in df["is_male"].value_counts().items()}
     }
+    return df, train_marginal, train_continuous, test_marginal
+
+
+REGIONS = ["north", "south", "east", "west"]
+
+
+def superpopulation(seed: int = 0, n_sample: int = 5000, population_size: int = 200_000, population_seed: int = 2026):
+    """A benchmark whose held-out targets the train targets can predict.
+
+    Generative model (population fixed by ``population_seed``):
+
+    - ``region`` in {north, south, east, west} with P = (0.3, 0.25, 0.25, 0.2);
+    - ``age_group`` (five groups as in the published example), probabilities
+      depending on region (the south is older);
+    - ``is_male`` with P(male) = 0.5, falling to 0.44 at 65+;
+    - ``household_size`` in 1..5: 1 + Poisson(mean 1.6 for ages 18-54 and
+      0-17, 0.7 for 55+), capped at 5;
+    - ``employed`` with logit P = -0.2 + 1.6 [18-54] + 0.6 [55-64] - 3 [0-17 or 65+]
+      + 0.4 male + 0.3 (region = west);
+    - ``income`` = lognormal: log income = 9.2 + 1.1 employed + 0.25 male
+      + 0.2 (region = west) + 0.15 (age 35-54) + N(0, 0.6^2); zero for 0-17.
+
+    The sample (``seed``) is Poisson sampling with inclusion probabilities
+    proportional to ``1 + 2 * employed + 0.5 * (age 65+)`` (informative
+    selection: the employed are over-represented), scaled to ``n_sample``
+    records on average; ``weight`` = 1 / pi.
+
+    Train targets: true population counts of ``age_group`` and ``region``,
+    and total ``income``.  Held-out targets: true counts of ``is_male``,
+    ``employed`` (True/False) and ``household_size``.  Employment and
+    household size depend on age, region and income, so a calibration that
+    fits the train totals well should move the held-out estimates toward
+    the truth; how much sparsity costs is then a real question.
+
+    Returns
+    -------
+    df, train_marginal, train_continuous, test_marginal
+    """
+    rng = np.random.default_rng(population_seed)
+    N = population_size
+    region = rng.choice(REGIONS, N, p=[0.3, 0.25, 0.25, 0.2])
+    p_young = np.array([0.22, 0.22, 0.26, 0.13, 0.17])
+    p_old = np.array([0.17, 0.18, 0.25, 0.16, 0.24])
+    south = region == "south"
+    age = np.where(south, rng.choice(AGE_GROUPS, N, p=p_old), rng.choice(AGE_GROUPS, N, p=p_young))
+    senior = age == "65+"
+    male = rng.random(N) < np.where(senior, 0.44, 0.5)
+    child, prime = age == "0-17", np.isin(age, ["18-34", "35-54"])
+    hh = np.minimum(1 + rng.poisson(np.where(np.isin(age, ["55-64", "65+"]), 0.7, 1.6)), 5)
+    logit = -0.2 + 1.6 * prime + 0.6 * (age == "55-64") - 3.0 * (child | senior) + 0.4 * male + 0.3 * (region == "west")
+    employed = rng.random(N) < 1 / (1 + np.exp(-logit))
+    log_inc = 9.2 + 1.1 * employed + 0.25 * male + 0.2 * (region == "west") + 0.15 * (age == "35-54")
+    income = np.where(child, 0.0, np.exp(log_inc + rng.normal(0, 0.6, N)))
+    pop = pd.DataFrame({"region": region, "age_group": age, "is_male": male, "household_size": hh,
+                        "employed": employed, "income": income})
+    size = 1 + 2.0 * employed + 0.5 * senior
+    pi = np.minimum(n_sample * size / size.sum(), 1.0)
+    srng = np.random.default_rng(seed)
+    take = srng.random(N) < pi
+    df = pop[take].reset_index(drop=True)
+    df["weight"] = 1.0 / pi[take]
+
+    def counts(col):
+        return {k: int(v) for k, v in pop[col].value_counts().sort_index().items()}
+
+    train_marginal = {"age_group": counts("age_group"), "region": counts("region")}
+    train_continuous = {"income": float(pop["income"].sum())}
+    test_marginal = {"is_male": counts("is_male"), "employed": counts("employed"),
+                     "household_size": counts("household_size")}
     return df, train_marginal, train_continuous, test_marginal

@@ -17,6 +17,7 @@ of the same arrays).  Nothing n-wide is densified.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ class L1Solution:
     n_iter: int
     converged: bool
     kkt: float = field(default=np.nan)
+    seconds: float = field(default=0.0)
 
 
 def _record_major(A_t) -> sp.csr_matrix:
@@ -259,7 +261,9 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
                                    rel_gap=rel, n_iter=0, converged=True))
             continue
         init = w0 if (prev is None or not warm_start) else prev + shift * w0
+        t0 = time.perf_counter()
         sol = fista(At_rec, b_t, lam, init, L=L, tol=tol, max_iter=max_iter, warn=warn)
+        sol.seconds = time.perf_counter() - t0
         sols.append(sol)
         prev = sol.w
     for s in sols:

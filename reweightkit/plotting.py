@@ -1,0 +1,70 @@
+"""Plot helpers: each takes ``ax=None``, returns the axes and never calls ``plt.show()``."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+
+__all__ = ["plot_frontier", "plot_train_test", "plot_runtime"]
+
+_STYLE = {
+    "L1": ("s-", "#2ca02c"),
+    "L1 relaxed": ("D-", "#17becf"),
+    "L1 (published lambda grid)": ("x:", "#7f7f7f"),
+    "HardConcrete": ("o-", "#1f77b4"),
+    "Subsample+rake": ("^-", "#d62728"),
+    "Rake (all records)": ("*", "#000000"),
+}
+
+
+def _ax(ax):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5))
+    return ax
+
+
+def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-out error"):
+    """Frontier: x = mean active records (log), y = mean error, error bars = standard error across seeds."""
+    ax = _ax(ax)
+    for method, g in summary.groupby("method", sort=False):
+        g = g.sort_values("n_active")
+        fmt, color = _STYLE.get(method, ("o-", None))
+        x = np.maximum(g["n_active"], 0.8)  # all-zero fits sit at the left edge
+        ax.errorbar(x, g[y], yerr=g.get(f"{y}_se"), fmt=fmt, color=color, capsize=3, markersize=5, lw=1.3,
+                    label=method)
+    ax.set_xscale("log")
+    ax.set_xlabel("Active records (weight > 0)")
+    ax.set_ylabel("Held-out error (mean |relative error|)" if y == "test_error" else y)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_ylim(0, None)
+    ax.grid(True, alpha=0.25)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return ax
+
+
+def plot_train_test(summary, ax=None):
+    """Train error against held-out error, one series per method."""
+    ax = _ax(ax)
+    for method, g in summary.groupby("method", sort=False):
+        fmt, color = _STYLE.get(method, ("o-", None))
+        ax.plot(g["train_error"], g["test_error"], fmt[0], color=color, label=method, alpha=0.8)
+    ax.set_xlabel("Train error (mean |relative error|)")
+    ax.set_ylabel("Held-out error")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.grid(True, alpha=0.25)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_runtime(runtime, ax=None):
+    """Horizontal bars of seconds per fit by method (``runtime`` from :func:`reweightkit.cli.runtime_table`)."""
+    ax = _ax(ax)
+    r = runtime.sort_values("seconds_per_fit")
+    ax.barh(r["method"], r["seconds_per_fit"], color=[_STYLE.get(m, ("", "#888888"))[1] for m in r["method"]])
+    ax.set_xscale("log")
+    ax.set_xlabel("Seconds per fit (log)")
+    ax.grid(True, axis="x", alpha=0.25)
+    return ax

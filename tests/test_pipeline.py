@@ -1,0 +1,131 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import reweightkit as rk
+from reweightkit.cli import main
+from reweightkit.sweeps import COLUMNS, Scorer
+
+
+def test_published_example_reproduces_published_targets(published):
+    df, tm, tc, hm = published
+    assert len(df) == 5000 and list(df.columns) == ["age_group", "is_male", "weight"]
+    assert tm == {"age_group": {"35-54": 1447, "0-17": 978, "18-34": 931, "65+": 845, "55-64": 736}}
+    assert tc == {"weight": 16540779}
+    assert hm == {"is_male": {True: 3003, False: 2664}}
+
+
+def test_superpopulation_is_seeded_and_calibration_helps():
+    a = rk.superpopulation(seed=1)
+    b = rk.superpopulation(seed=1)
+    c = rk.superpopulation(seed=2)
+    pd.testing.assert_frame_equal(a[0], b[0])
+    assert not a[0]["weight"].equals(c[0]["weight"])
+    df, tm, tc, hm = a
+    design = rk.mean_relative_error(df, df["weight"], hm)
+    raked = rk.RakeCalibrator().fit(df, tm, tc).weights_
+    assert rk.max_relative_error(df, raked, tm, tc) < 1e-9
+    assert rk.mean_relative_error(df, raked, hm) < design  # held-out targets are predictable
+
+
+@pytest.mark.parametrize("k", [40, 300, 2000])
+def test_subsample_rake_hits_categorical_targets_and_is_seeded(published, k):
+    df, tm, tc, _ = published
+    a = rk.SubsampleRakeCalibrator(n_records=k, seed=5).fit(df, tm, tc)
+    b = rk.SubsampleRakeCalibrator(n_records=k, seed=5).fit(df, tm, tc)
+    c = rk.SubsampleRakeCalibrator(n_records=k, seed=6).fit(df, tm, tc)
+    assert a.n_active_ == k and a.converged_
+    assert np.array_equal(a.weights_, b.weights_) and not np.array_equal(a.weights_, c.weights_)
+    t = rk.target_errors(df, a.weights_, tm, tc)
+    assert np.abs(t["relative_error"]).max() <= 1e-9
+    # proportional allocation within age cells
+    kept = df.iloc[a.kept_]["age_group"].value_counts()
+    full = df["age_group"].value_counts()
+    assert np.all(np.abs(kept - k * full / len(df)) <= 1.0)
+
+
+@pytest.mark.parametrize("k, exc", [(-3, ValueError), (0, ValueError), (10**6, ValueError), (2.5, TypeError), (3, ValueError)])
+def test_subsample_bad_k(published, k, exc):
+    df, tm, tc, _ = published
+    with pytest.raises(exc, match="n_records"):
+        rk.SubsampleRakeCalibrator(n_records=k, seed=0).fit(df, tm, tc)
+
+
+def test_sweeps_return_documented_columns(published):
+    df, tm, tc, hm = published
+    res = rk.run_comparison(df, tm, tc, hm, alphas=[0.5, 0.05], l1_lambdas=[0.0, 0.01], l0_lambdas=[1e-5, 1e-3],
+                            sizes=[2000, 100], seeds=[0, 1], epochs=30)
+    assert list(res.columns[: len(COLUMNS)]) == COLUMNS
+    assert set(res["method"]) == {"L1", "L1 relaxed", "L1 (published lambda grid)", "HardConcrete",
+                                  "Subsample+rake", "Rake (all records)"}
+    assert (res["method"] == "HardConcrete").sum() == 4
+    s = rk.summarize(res)
+    hc = s[(s["method"] == "HardConcrete") & (s["penalty"] == 1e-5)].iloc[0]
+    rows = res[(res["method"] == "HardConcrete") & (res["penalty"] == 1e-5)]
+    assert hc["test_error"] == pytest.approx(rows["test_error"].mean())
+    assert hc["test_error_se"] == pytest.approx(rows["test_error"].std(ddof=1) / np.sqrt(2))
+    # the published lambda grid's L1 at lambda = 0.01 > lambda_max is all zeros
+    pub = res[(res["method"] == "L1 (published lambda grid)") & (res["penalty"] == 0.01)].iloc[0]
+    assert pub["n_active"] == 0 and pub["test_error"] == 1.0
+    # scores agree with the evaluation module
+    w = rk.SparseCalibrator(alpha=0.05).fit(df, tm, tc).weights_
+    row = Scorer(df, tm, tc, hm).score(w)
+    assert row["test_error"] == pytest.approx(rk.mean_relative_error(df, w, hm))
+
+
+def test_pareto_front():
+    s = pd.DataFrame({"method": list("abcde"), "n_active": [10, 20, 20, 5, 50], "test_error": [0.3, 0.2, 0.1, 0.5, 0.15]})
+    front = rk.pareto_front(s)
+    assert list(front["method"]) == ["d", "a", "c"]
+
+
+@pytest.mark.parametrize("kw, pattern", [
+    (dict(methods=["l1", "magic"]), "unknown method"),
+    (dict(l0_lambdas=[]), "grid is empty"),
+    (dict(seeds=[]), "seeds is empty"),
+    (dict(alphas=[-1.0]), ">= 0"),
+])
+def test_bad_sweep_arguments(published, kw, pattern):
+    df, tm, tc, hm = published
+    with pytest.raises(ValueError, match=pattern):
+        rk.run_comparison(df, tm, tc, hm, epochs=5, **kw)
+
+
+def test_plot_helpers_return_axes(published):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    df, tm, tc, hm = published
+    res = rk.run_comparison(df, tm, tc, hm, methods=["l1", "subsample", "dense"], alphas=[0.1, 0.01], sizes=[500],
+                            seeds=[0, 1])
+    s = rk.summarize(res)
+    assert rk.plot_frontier(s).get_xscale() == "log"
+    assert rk.plot_train_test(s) is not None
+    from reweightkit.cli import runtime_table
+
+    assert rk.plot_runtime(runtime_table(res)) is not None
+
+
+def test_cli_quick_writes_all_four_files(tmp_path, capsys):
+    assert main(["frontier", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    for f in ["frontier.png", "frontier.csv", "summary.csv", "runtime.csv"]:
+        assert (tmp_path / f).stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "wall time" in out and "HardConcrete" in out
+    res = pd.read_csv(tmp_path / "frontier.csv")
+    assert set(COLUMNS) <= set(res.columns)
+
+
+def test_cli_superpopulation_quick(tmp_path):
+    assert main(["frontier", "--quick", "--benchmark", "superpopulation", "--out", str(tmp_path), "--no-progress",
+                 "--methods", "l1,subsample,dense"]) == 0
+    assert (tmp_path / "summary.csv").exists()
+
+
+@pytest.mark.parametrize("argv", [["frontier", "--methods", "l1,nope"], ["frontier", "--seeds", "0"],
+                                  ["frontier", "--benchmark", "mars"], ["frontier", "--replicates", "-1",
+                                                                        "--benchmark", "superpopulation"]])
+def test_cli_bad_arguments(argv, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(argv + ["--out", str(tmp_path), "--quick", "--no-progress"])
+    assert e.value.code == 2
