@@ -14,6 +14,7 @@ from .evaluation import (
 from .l0_calibrator import HardConcreteCalibrator
 from .l1 import ConvergenceWarning, nn_lasso_path
 from .sparse_calibrator import LambdaMaxWarning, SparseCalibrator
+from .optimal_set import optimal_set_ranges, vertex_solution
 from .plotting import plot_frontier, plot_runtime, plot_train_test
 from .sweeps import (
     dense_reference,
@@ -27,6 +28,8 @@ from .sweeps import (
 from .targets import CalibrationSystem, build_system, prepare
 
 __all__ = [
+    "optimal_set_ranges",
+    "vertex_solution",
     "RakeCalibrator",
     "RakeWarning",
     "SubsampleRakeCalibrator",

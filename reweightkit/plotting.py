@@ -33,6 +33,13 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
         x = np.maximum(g["n_active"], 0.8)  # all-zero fits sit at the left edge
         ax.errorbar(x, g[y], yerr=g.get(f"{y}_se"), fmt=fmt, color=color, capsize=3, markersize=5, lw=1.3,
                     label=method)
+        if y == "test_error" and "test_error_min" in g and g["test_error_min"].notna().any():
+            # L1's optimum is a set: the held-out error ranges over it; mark the vertex solution too
+            h = g[g["test_error_min"].notna()]
+            ax.vlines(np.maximum(h["n_active"], 0.8), h["test_error_min"], h["test_error_max"], color=color,
+                      alpha=0.35, lw=4, label=f"{method}: range over the optimal set")
+            ax.plot(h["vertex_n_active"], h["vertex_test_error"], "v", color=color, mfc="none",
+                    label=f"{method}: vertex solution")
     ax.set_xscale("log")
     ax.set_xlabel("Active records (weight > 0)")
     ax.set_ylabel("Held-out error (mean |relative error|)" if y == "test_error" else y)

@@ -7,7 +7,8 @@ import warnings
 
 import numpy as np
 
-from .l1 import fista, kkt_residual, lambda_max, nn_lasso_path
+from .l1 import duality_gap, fista, kkt_residual, lambda_max, nn_lasso_path, objective
+from .optimal_set import vertex_solution
 from .targets import prepare
 
 __all__ = ["SparseCalibrator", "LambdaMaxWarning"]
@@ -47,6 +48,13 @@ class SparseCalibrator:
     max_iter : int, default 20000
     warm_start : bool, default False
         Start from the previous ``weights_`` when refitting on data of the same size.
+    solution : {"solver", "vertex"}, default "solver"
+        Which optimal solution to return.  The optimum is often not unique
+        (see Notes); ``"solver"`` returns FISTA's point, ``"vertex"`` moves to
+        a basic optimal solution of the optimal set (one HiGHS LP, see
+        :func:`reweightkit.optimal_set.vertex_solution`): the same fitted
+        values and objective, at most ``m + 1`` non-zeros.  With
+        ``refit=True`` the refit runs on the vertex's support.
 
     Attributes
     ----------
@@ -78,13 +86,14 @@ class SparseCalibrator:
     """
 
     def __init__(self, sparsity_weight=None, *, alpha=None, refit=False, tol=1e-8, max_iter=20000,
-                 warm_start=False):
+                 warm_start=False, solution="solver"):
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
         self.refit = refit
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
+        self.solution = solution
 
     def _penalty(self, lam_max: float) -> float:
         if (self.sparsity_weight is None) == (self.alpha is None):
@@ -123,6 +132,8 @@ class SparseCalibrator:
             raise ValueError(f"tol must be a positive number, got {self.tol!r}")
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if self.solution not in ("solver", "vertex"):
+            raise ValueError(f"solution must be 'solver' or 'vertex', got {self.solution!r}")
         prob = prepare(df, marginal_targets, continuous_targets, weight_col)
         At, bt = prob.At_rec, prob.b_t
         lam_max = lambda_max(At, bt)
@@ -144,6 +155,11 @@ class SparseCalibrator:
         self.l1_objective_ = sol.objective
         w, n_iter, gap, conv, obj = sol.w, sol.n_iter, sol.rel_gap, sol.converged, sol.objective
         self.kkt_residual_ = sol.kkt
+        if self.solution == "vertex" and np.any(w > 0):
+            w = vertex_solution(At, w)
+            obj = objective(At, bt, w, lam)
+            gap = duality_gap(At, bt, w, lam)[1]
+            self.kkt_residual_ = kkt_residual(At, bt, w, lam)
         if self.refit and np.any(w > 0):
             S = np.flatnonzero(w > 0)
             sub = At[S]

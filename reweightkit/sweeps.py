@@ -11,6 +11,7 @@ import pandas as pd
 from .baselines import RakeCalibrator, RakeWarning, SubsampleRakeCalibrator
 from .hardconcrete import train_hard_concrete
 from .l1 import fista, nn_lasso_path
+from .optimal_set import optimal_set_ranges, vertex_solution
 from .targets import build_system, prepare
 
 __all__ = [
@@ -75,11 +76,16 @@ def _check_seeds(seeds):
 
 
 def sweep_l1(df, scorer, train_marginal, train_continuous=None, *, alphas=None, lambdas=None, refit=False,
-             method=None, tol=1e-8, weight_col="weight"):
+             method=None, tol=1e-8, weight_col="weight", optimal_set=None):
     """SparseCalibrator over ``alphas`` (fractions of lambda_max) or absolute ``lambdas``.
 
     One warm-started certified path; with ``refit=True`` each support is re-solved
     without the penalty ("relaxed L1").  ``penalty`` holds the absolute lambda.
+
+    ``optimal_set=(test_marginal, test_continuous)`` adds, for each lambda, the range of
+    held-out error over the whole optimal set (``test_error_min``, ``test_error_max``) and the
+    vertex solution's point (``vertex_n_active``, ``vertex_test_error``): the L1 optimum is
+    often not unique, so the solver's own point is one of many (see :mod:`reweightkit.optimal_set`).
     """
     if (alphas is None) == (lambdas is None):
         raise ValueError("give exactly one of alphas and lambdas")
@@ -101,8 +107,15 @@ def sweep_l1(df, scorer, train_marginal, train_continuous=None, *, alphas=None, 
             w = np.zeros_like(w)
             w[S] = r.w
             secs, conv = secs + time.perf_counter() - t0, conv and r.converged
-        rows.append(scorer.score(w, method=name, penalty=sol.lam, seed=np.nan, seconds=secs, converged=conv,
-                                 alpha=sol.lam / lam_max if lam_max > 0 else np.nan))
+        row = scorer.score(w, method=name, penalty=sol.lam, seed=np.nan, seconds=secs, converged=conv,
+                           alpha=sol.lam / lam_max if lam_max > 0 else np.nan)
+        if optimal_set is not None and np.any(w > 0) and not refit:
+            _, rng_ = optimal_set_ranges(df, w, train_marginal, train_continuous, *optimal_set)
+            v = vertex_solution(prob.At_rec, w)
+            vs = scorer.score(v)
+            row.update(test_error_min=rng_["min_error"], test_error_max=rng_["max_error"],
+                       vertex_n_active=vs["n_active"], vertex_test_error=vs["test_error"])
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -170,7 +183,7 @@ def run_comparison(df, train_marginal, train_continuous, test_marginal, test_con
     args = (df, scorer, train_marginal, train_continuous)
     parts = []
     if "l1" in methods:
-        parts.append(sweep_l1(*args, alphas=alphas))
+        parts.append(sweep_l1(*args, alphas=alphas, optimal_set=(test_marginal, test_continuous)))
     if "l1-relaxed" in methods:
         parts.append(sweep_l1(*args, alphas=alphas, refit=True))
     if "l1-published" in methods:
@@ -194,6 +207,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     mean = g[cols].mean()
     se = g[cols].sem(ddof=1).fillna(0.0).add_suffix("_se")
     out = pd.concat([mean, se], axis=1)
+    extra = [c for c in ("test_error_min", "test_error_max", "vertex_n_active", "vertex_test_error") if c in results]
+    if extra:
+        out = pd.concat([out, g[extra].mean()], axis=1)
     out["n_fits"] = g.size()
     out["converged"] = g["converged"].all()
     return out.reset_index()

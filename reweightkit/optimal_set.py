@@ -1,0 +1,122 @@
+r"""The L1 optimal set, made visible: vertex (sparsest basic) solutions and held-out ranges.
+
+The NN-LASSO objective depends on ``w`` only through the fitted targets
+``z = A~ w`` and the total ``s = 1'w``.  Given one optimal ``w*``, every point of
+
+.. math::
+
+    \mathcal W^* = \{ w \ge 0 : \tilde A w = \tilde A w^*,\; \mathbf 1^\top w = \mathbf 1^\top w^* \}
+
+is optimal too, and the vertices of this polytope have at most
+``rank([A~; 1'])  <= m + 1`` non-zeros.  How many records "L1 uses" is therefore
+a property of the solver, not of the problem.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from .targets import build_system
+
+__all__ = ["vertex_solution", "optimal_set_ranges"]
+
+_HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
+
+def _equalities(At_rec, w):
+    """Rows ``[A~; 1']`` (sparse, (m+1) x n) and right-hand side ``[A~ w; 1'w]``."""
+    n = At_rec.shape[0]
+    E = sp.vstack([At_rec.T.tocsr(), sp.csr_matrix(np.ones((1, n)))]).tocsr()
+    return E, np.r_[At_rec.T @ w, w.sum()]
+
+
+def vertex_solution(At_rec, w):
+    """A vertex of the optimal set through ``w``: same fitted values and total, at most m + 1 non-zeros.
+
+    One LP (HiGHS dual simplex, zero objective) returns a basic feasible point of
+    ``{v >= 0 : A~ v = A~ w, 1'v = 1'w}``; its values are then polished by least squares
+    on its support so the fitted values match to rounding.  Deterministic.
+    """
+    E, rhs = _equalities(At_rec, w)
+    n = E.shape[1]
+    res = linprog(np.zeros(n), A_eq=E, b_eq=rhs, bounds=(0, None), method="highs-ds", options=_HIGHS)
+    if res.status != 0:
+        raise RuntimeError(f"vertex LP failed: {res.message}")
+    v = np.where(res.x > 0, res.x, 0.0)
+    S = np.flatnonzero(v)
+    if S.size:
+        polished, *_ = np.linalg.lstsq(E[:, S].toarray(), rhs, rcond=None)
+        if np.all(polished >= 0):
+            v = np.zeros(n)
+            v[S] = polished
+    return v
+
+
+def _scaled_rows(df, marginal, continuous):
+    s = build_system(df, marginal, continuous)
+    return s, (sp.diags(1.0 / s.b) @ s.A).tocsr()
+
+
+def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, test_continuous=None,
+                       max_sign_targets=10):
+    """What the L1 optimal set through ``w`` allows for held-out targets.
+
+    Parameters
+    ----------
+    df : DataFrame
+    w : ndarray (n,)
+        An (accurate) L1 solution fitted to the train targets.
+    train_marginal, train_continuous : the train targets ``w`` was fitted to
+    test_marginal, test_continuous : held-out targets
+
+    Returns
+    -------
+    table : DataFrame, one row per held-out target: ``target``, ``value``,
+        ``estimate`` (at ``w``), ``min_estimate``, ``max_estimate`` over the
+        optimal set (two LPs per target), and the matching relative errors.
+    summary : dict with ``error_at_w``, ``min_error`` (smallest mean absolute
+        relative held-out error over the set: one LP with ``t_h >= |e_h|``) and
+        ``max_error`` (largest: one LP per sign pattern, done when there are at
+        most ``max_sign_targets`` held-out targets, else NaN).
+    """
+    w = np.asarray(w, dtype=float)
+    train, At = _scaled_rows(df, train_marginal, train_continuous)
+    test, H = _scaled_rows(df, test_marginal, test_continuous)  # rows a_h / b_h: relative estimates
+    E, rhs = _equalities(At.T.tocsr(), w)
+    n, h = E.shape[1], H.shape[0]
+    lo, hi = np.empty(h), np.empty(h)
+    for i in range(h):
+        c = H[i].toarray().ravel()
+        for sign, out in ((1.0, lo), (-1.0, hi)):
+            r = linprog(sign * c, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs", options=_HIGHS)
+            if r.status != 0:
+                raise RuntimeError(f"range LP for held-out target {test.names[i]!r} failed: {r.message}")
+            out[i] = sign * r.fun
+    rel_w = H @ w
+    table = pd.DataFrame({"target": test.names, "value": test.b, "estimate": rel_w * test.b,
+                          "min_estimate": lo * test.b, "max_estimate": hi * test.b,
+                          "relative_error": rel_w - 1, "min_relative_error": lo - 1, "max_relative_error": hi - 1})
+    # min mean |e_h| with e_h = H_h w - 1: variables [w, t], t_h >= +-(H_h w - 1)
+    A_ub = sp.vstack([sp.hstack([H, -sp.eye(h)]), sp.hstack([-H, -sp.eye(h)])]).tocsr()
+    b_ub = np.r_[np.ones(h), -np.ones(h)]
+    A_eq = sp.hstack([E, sp.csr_matrix((E.shape[0], h))]).tocsr()
+    r = linprog(np.r_[np.zeros(n), np.full(h, 1.0 / h)], A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=rhs,
+                bounds=(0, None), method="highs", options=_HIGHS)
+    if r.status != 0:
+        raise RuntimeError(f"minimum held-out error LP failed: {r.message}")
+    max_err = np.nan
+    if h <= max_sign_targets:  # max of a convex function: best over sign patterns sigma of sum sigma_h e_h
+        max_err = -np.inf
+        for sigma in itertools.product((1.0, -1.0), repeat=h):
+            sg = np.array(sigma)
+            c = -(sg @ H.toarray()) / h
+            rr = linprog(c, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs", options=_HIGHS)
+            if rr.status == 0:
+                max_err = max(max_err, -rr.fun - sg.sum() / h)
+    summary = {"error_at_w": float(np.mean(np.abs(rel_w - 1))), "min_error": float(r.fun), "max_error": float(max_err)}
+    return table, summary
