@@ -63,7 +63,7 @@ def _scaled_rows(df, marginal, continuous):
 
 
 def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, test_continuous=None,
-                       max_sign_targets=10):
+                       max_sign_targets=4):
     """What the L1 optimal set through ``w`` allows for held-out targets.
 
     Parameters

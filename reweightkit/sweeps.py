@@ -179,6 +179,10 @@ def run_comparison(df, train_marginal, train_continuous, test_marginal, test_con
     if sizes is None:
         n = len(df)
         sizes = sorted({max(1, int(round(n * np.exp(-lam)))) for lam in PUBLISHED_L1_LAMBDAS}, reverse=True)
+    # validate every grid before any fitting starts
+    alphas, l1_lambdas, l0_lambdas = (_check_grid(nm, g) for nm, g in
+                                      (("alpha", alphas), ("lambda", l1_lambdas), ("lambda_l0", l0_lambdas)))
+    sizes, seeds = _check_grid("sizes", sizes), _check_seeds(seeds)
     scorer = Scorer(df, train_marginal, train_continuous, test_marginal, test_continuous)
     args = (df, scorer, train_marginal, train_continuous)
     parts = []
