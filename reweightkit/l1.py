@@ -94,7 +94,7 @@ def _dual_value(r, g_r, b_t, lam) -> float:
     """``D(s r)`` for the best feasible scaling ``s`` of residual ``r`` (``g_r = A~' r``)."""
     rr = float(r @ r)
     if rr == 0.0:
-        return 0.5 * float(b_t @ b_t) if lam >= 0 and np.max(g_r, initial=0.0) <= lam else 0.0
+        return 0.0  # u = 0 is always dual feasible
     s = max(0.0, float(b_t @ r) / rr)
     gmax = float(np.max(g_r))
     if gmax > 0:
