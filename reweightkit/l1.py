@@ -35,6 +35,7 @@ __all__ = [
     "kkt_residual",
     "fista",
     "nn_lasso_path",
+    "relaxed_refit",
 ]
 
 GAP_FLOOR = 1e-12
@@ -209,6 +210,22 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
         )
     return L1Solution(lam=float(lam), w=x, objective=p_x, dual_gap=gap, rel_gap=rel, n_iter=it,
                       converged=bool(converged))
+
+
+def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000):
+    """Relaxed L1: re-solve ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on the support ``S = {w > 0}``.
+
+    Starts from ``w[S]``; returns ``(w_full, sol)`` with ``w_full`` zero off ``S``
+    and ``sol`` the certified :class:`L1Solution` of the restricted problem
+    (its ``kkt`` filled in).
+    """
+    S = np.flatnonzero(w > 0)
+    sub = At_rec[S]
+    sol = fista(sub, b_t, 0.0, w[S], tol=tol, max_iter=max_iter)
+    sol.kkt = kkt_residual(sub, b_t, sol.w, 0.0)
+    w_full = np.zeros_like(w)
+    w_full[S] = sol.w
+    return w_full, sol
 
 
 def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, tol=1e-8,

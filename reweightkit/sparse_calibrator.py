@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .l1 import duality_gap, fista, kkt_residual, lambda_max, nn_lasso_path, objective
+from .l1 import duality_gap, kkt_residual, lambda_max, nn_lasso_path, objective, relaxed_refit
 from .optimal_set import vertex_solution
 from .targets import prepare
 
@@ -161,14 +161,10 @@ class SparseCalibrator:
             gap = duality_gap(At, bt, w, lam)[1]
             self.kkt_residual_ = kkt_residual(At, bt, w, lam)
         if self.refit and np.any(w > 0):
-            S = np.flatnonzero(w > 0)
-            sub = At[S]
-            r = fista(sub, bt, 0.0, w[S], tol=self.tol, max_iter=self.max_iter)
-            w = np.zeros_like(w)
-            w[S] = r.w
+            w, r = relaxed_refit(At, bt, w, tol=self.tol, max_iter=self.max_iter)
             n_iter += r.n_iter
             gap, conv, obj = r.rel_gap, conv and r.converged, r.objective
-            self.kkt_residual_ = kkt_residual(sub, bt, r.w, 0.0)
+            self.kkt_residual_ = r.kkt
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
         self.n_iter_, self.dual_gap_, self.converged_, self.objective_ = n_iter, gap, conv, obj
         self.n_active_ = int(np.count_nonzero(w > 0))

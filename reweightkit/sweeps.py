@@ -10,7 +10,7 @@ import pandas as pd
 
 from .baselines import RakeCalibrator, RakeWarning, SubsampleRakeCalibrator
 from .hardconcrete import train_hard_concrete
-from .l1 import fista, nn_lasso_path
+from .l1 import lambda_max, nn_lasso_path, relaxed_refit
 from .optimal_set import optimal_set_ranges, vertex_solution
 from .targets import build_system, prepare
 
@@ -90,8 +90,6 @@ def sweep_l1(df, scorer, train_marginal, train_continuous=None, *, alphas=None, 
     if (alphas is None) == (lambdas is None):
         raise ValueError("give exactly one of alphas and lambdas")
     prob = prepare(df, train_marginal, train_continuous, weight_col)
-    from .l1 import lambda_max
-
     lam_max = lambda_max(prob.At_rec, prob.b_t)
     grid = lam_max * _check_grid("alpha", alphas) if lambdas is None else _check_grid("lambda", lambdas)
     order = np.argsort(-grid, kind="stable")
@@ -101,11 +99,8 @@ def sweep_l1(df, scorer, train_marginal, train_continuous=None, *, alphas=None, 
     for sol in path["solutions"]:
         w, secs, conv = sol.w, sol.seconds, sol.converged
         if refit and np.any(w > 0):
-            S = np.flatnonzero(w > 0)
             t0 = time.perf_counter()
-            r = fista(prob.At_rec[S], prob.b_t, 0.0, w[S], tol=tol)
-            w = np.zeros_like(w)
-            w[S] = r.w
+            w, r = relaxed_refit(prob.At_rec, prob.b_t, w, tol=tol)
             secs, conv = secs + time.perf_counter() - t0, conv and r.converged
         row = scorer.score(w, method=name, penalty=sol.lam, seed=np.nan, seconds=secs, converged=conv,
                            alpha=sol.lam / lam_max if lam_max > 0 else np.nan)
