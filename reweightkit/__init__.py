@@ -11,6 +11,7 @@ from .evaluation import (
     target_errors,
     weight_summary,
 )
+from .hardconcrete import expected_l0, gate_cdf, gate_density, gate_prob_one, gate_prob_zero, sample_gates
 from .l0_calibrator import HardConcreteCalibrator
 from .l1 import ConvergenceWarning, nn_lasso_path
 from .sparse_calibrator import LambdaMaxWarning, SparseCalibrator
@@ -26,8 +27,16 @@ from .sweeps import (
     sweep_subsample,
 )
 from .targets import CalibrationSystem, build_system, prepare
+from . import widgets
 
 __all__ = [
+    "expected_l0",
+    "gate_cdf",
+    "gate_density",
+    "gate_prob_one",
+    "gate_prob_zero",
+    "sample_gates",
+    "widgets",
     "optimal_set_ranges",
     "vertex_solution",
     "RakeCalibrator",

@@ -31,12 +31,81 @@ import time
 
 import numpy as np
 import pandas as pd
+import scipy.special
 
-__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "BETA", "GAMMA", "ZETA"]
+__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "BETA", "GAMMA", "ZETA",
+           "gate_cdf", "gate_density", "gate_prob_zero", "gate_prob_one", "expected_l0", "sample_gates"]
 
 BETA, GAMMA, ZETA = 2.0 / 3.0, -0.1, 1.1
 LOG_ALPHA_BOUND = 20.0  # l0-python's clamp on log_alpha
 EPS = 1e-6  # l0-python's clamp on the uniform noise
+
+
+def _check_gate(beta, gamma, zeta):
+    if not (np.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta (temperature) must be finite and > 0, got {beta}")
+    if not (gamma < 0 and zeta > 1):
+        raise ValueError(f"the stretch interval needs gamma < 0 < 1 < zeta, got gamma={gamma}, zeta={zeta}")
+
+
+def _concrete_cdf(t, log_alpha, beta):
+    """P(s <= t) for the binary concrete ``s = sigmoid((logit(u) + log_alpha) / beta)``, ``t`` in (0, 1)."""
+    t = np.asarray(t, dtype=float)
+    return scipy.special.expit(beta * scipy.special.logit(t) - log_alpha)
+
+
+def gate_cdf(x, log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
+    r"""P(z <= x) for the Hard Concrete gate ``z = clip(gamma + (zeta - gamma) s, 0, 1)``.
+
+    ``s`` is the binary concrete variable with location ``log_alpha`` and temperature
+    ``beta`` (Louizos, Welling & Kingma 2018, eq. 10-13).  ``z`` has an atom at 0, an
+    atom at 1 and a density on (0, 1) (:func:`gate_density`).
+    """
+    _check_gate(beta, gamma, zeta)
+    x = np.asarray(x, dtype=float)
+    t = np.clip((x - gamma) / (zeta - gamma), 1e-300, 1 - 1e-16)
+    out = _concrete_cdf(t, log_alpha, beta)
+    return np.where(x < 0, 0.0, np.where(x >= 1, 1.0, out))
+
+
+def gate_density(x, log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
+    """Density of the continuous part of the gate at ``x`` in (0, 1) (zero outside)."""
+    _check_gate(beta, gamma, zeta)
+    x = np.asarray(x, dtype=float)
+    t = np.clip((x - gamma) / (zeta - gamma), 1e-300, 1 - 1e-16)
+    c = _concrete_cdf(t, log_alpha, beta)
+    dens = c * (1 - c) * beta / (t * (1 - t)) / (zeta - gamma)
+    return np.where((x > 0) & (x < 1), dens, 0.0)
+
+
+def gate_prob_zero(log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
+    """P(z = 0): the probability that the gate closes the record."""
+    _check_gate(beta, gamma, zeta)
+    return _concrete_cdf(-gamma / (zeta - gamma), log_alpha, beta)
+
+
+def gate_prob_one(log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
+    """P(z = 1): the probability that the gate is fully open."""
+    _check_gate(beta, gamma, zeta)
+    return 1.0 - _concrete_cdf((1 - gamma) / (zeta - gamma), log_alpha, beta)
+
+
+def expected_l0(log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
+    r"""``P(z != 0) = sigmoid(log_alpha - beta log(-gamma / zeta))``: one record's expected-L0 penalty.
+
+    The closed form l0-python's ``get_l0_penalty`` sums over records; it equals
+    ``1 - gate_prob_zero`` (tested).
+    """
+    _check_gate(beta, gamma, zeta)
+    return scipy.special.expit(np.asarray(log_alpha, dtype=float) - beta * np.log(-gamma / zeta))
+
+
+def sample_gates(log_alpha, size, seed, beta=BETA, gamma=GAMMA, zeta=ZETA):
+    """``size`` draws of the gate from ``numpy.random.default_rng(seed)`` (for plots and checks)."""
+    _check_gate(beta, gamma, zeta)
+    u = np.random.default_rng(seed).uniform(1e-6, 1 - 1e-6, size)
+    s = scipy.special.expit((np.log(u) - np.log1p(-u) + log_alpha) / beta)
+    return np.clip(gamma + (zeta - gamma) * s, 0.0, 1.0)
 
 
 def require_torch():

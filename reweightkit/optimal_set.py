@@ -18,6 +18,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
@@ -26,13 +27,47 @@ from .targets import build_system
 __all__ = ["vertex_solution", "optimal_set_ranges"]
 
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+_RETRIES = ({}, {"presolve": False})
+
+
+def _linprog(c, **kw):
+    """HiGHS at tight tolerances; the set is feasible by construction (it contains ``w``), so a
+    reported infeasibility is numerical: retry at HiGHS's default tolerances, then without presolve."""
+    r = linprog(c, options=_HIGHS, **kw)
+    for opts in _RETRIES:
+        if r.status != 2:
+            break
+        r = linprog(c, options=opts, **kw)
+    return r
 
 
 def _equalities(At_rec, w):
-    """Rows ``[A~; 1']`` (sparse, (m+1) x n) and right-hand side ``[A~ w; 1'w]``."""
+    """Rows ``[A~; 1'/s]`` (sparse, (m+1) x n) and right-hand side ``[A~ w; 1]``, ``s = 1'w``.
+
+    The total's row is divided by ``s`` so that every row is relative (right-hand
+    sides near 1): with a raw row of ones, populations of 10^5 and more made HiGHS
+    declare the (feasible) set infeasible at tight tolerances.
+    """
     n = At_rec.shape[0]
-    E = sp.vstack([At_rec.T.tocsr(), sp.csr_matrix(np.ones((1, n)))]).tocsr()
-    return E, np.r_[At_rec.T @ w, w.sum()]
+    s = float(w.sum())
+    scale = 1.0 / s if s > 0 else 1.0
+    E = sp.vstack([At_rec.T.tocsr(), sp.csr_matrix(np.full((1, n), scale))]).tocsr()
+    rhs = np.r_[At_rec.T @ w, s * scale]
+    keep = _independent_rows(E)
+    return E[keep], rhs[keep]
+
+
+def _independent_rows(E, rtol=1e-10):
+    """Indices of a maximal set of linearly independent rows of ``E`` (pivoted QR of the Gram matrix).
+
+    Dependent rows are common (two complete margins both sum to the total) and their
+    right-hand sides agree only to rounding, which HiGHS can report as infeasible.
+    """
+    G = (E @ E.T).toarray()
+    _, R, piv = scipy.linalg.qr(G, pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > rtol * d[0])) if d.size and d[0] > 0 else 0
+    return np.sort(piv[:rank])
 
 
 def vertex_solution(At_rec, w):
@@ -44,7 +79,7 @@ def vertex_solution(At_rec, w):
     """
     E, rhs = _equalities(At_rec, w)
     n = E.shape[1]
-    res = linprog(np.zeros(n), A_eq=E, b_eq=rhs, bounds=(0, None), method="highs-ds", options=_HIGHS)
+    res = _linprog(np.zeros(n), A_eq=E, b_eq=rhs, bounds=(0, None), method="highs-ds")
     if res.status != 0:
         raise RuntimeError(f"vertex LP failed: {res.message}")
     v = np.where(res.x > 0, res.x, 0.0)
@@ -93,7 +128,7 @@ def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, t
     for i in range(h):
         c = H[i].toarray().ravel()
         for sign, out in ((1.0, lo), (-1.0, hi)):
-            r = linprog(sign * c, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs", options=_HIGHS)
+            r = _linprog(sign * c, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs")
             if r.status != 0:
                 raise RuntimeError(f"range LP for held-out target {test.names[i]!r} failed: {r.message}")
             out[i] = sign * r.fun
@@ -105,8 +140,8 @@ def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, t
     A_ub = sp.vstack([sp.hstack([H, -sp.eye(h)]), sp.hstack([-H, -sp.eye(h)])]).tocsr()
     b_ub = np.r_[np.ones(h), -np.ones(h)]
     A_eq = sp.hstack([E, sp.csr_matrix((E.shape[0], h))]).tocsr()
-    r = linprog(np.r_[np.zeros(n), np.full(h, 1.0 / h)], A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=rhs,
-                bounds=(0, None), method="highs", options=_HIGHS)
+    r = _linprog(np.r_[np.zeros(n), np.full(h, 1.0 / h)], A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=rhs,
+                 bounds=(0, None), method="highs")
     if r.status != 0:
         raise RuntimeError(f"minimum held-out error LP failed: {r.message}")
     max_err = np.nan
@@ -115,7 +150,7 @@ def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, t
         for sigma in itertools.product((1.0, -1.0), repeat=h):
             sg = np.array(sigma)
             c = -(sg @ H.toarray()) / h
-            rr = linprog(c, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs", options=_HIGHS)
+            rr = _linprog(c, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs")
             if rr.status == 0:
                 max_err = max(max_err, -rr.fun - sg.sum() / h)
     summary = {"error_at_w": float(np.mean(np.abs(rel_w - 1))), "min_error": float(r.fun), "max_error": float(max_err)}

@@ -30,7 +30,7 @@ __all__ = [
 
 PUBLISHED_L1_LAMBDAS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
 PUBLISHED_L0_LAMBDAS = [1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2]
-COLUMNS = ["method", "penalty", "seed", "n_active", "train_error", "test_error", "train_max_error",
+COLUMNS = ["method", "penalty", "grid", "seed", "n_active", "train_error", "test_error", "train_max_error",
            "test_max_error", "total_weight", "kish_ess", "seconds", "converged"]
 
 
@@ -96,13 +96,13 @@ def sweep_l1(df, scorer, train_marginal, train_continuous=None, *, alphas=None, 
     path = nn_lasso_path(prob.At_rec, prob.b_t, lambdas=grid[order], w0=prob.w0, tol=tol)
     name = method or ("L1 relaxed" if refit else "L1")
     rows = []
-    for sol in path["solutions"]:
+    for pos, sol in zip(order, path["solutions"]):
         w, secs, conv = sol.w, sol.seconds, sol.converged
         if refit and np.any(w > 0):
             t0 = time.perf_counter()
             w, r = relaxed_refit(prob.At_rec, prob.b_t, w, tol=tol)
             secs, conv = secs + time.perf_counter() - t0, conv and r.converged
-        row = scorer.score(w, method=name, penalty=sol.lam, seed=np.nan, seconds=secs, converged=conv,
+        row = scorer.score(w, method=name, penalty=sol.lam, grid=int(pos), seed=np.nan, seconds=secs, converged=conv,
                            alpha=sol.lam / lam_max if lam_max > 0 else np.nan)
         if optimal_set is not None and np.any(w > 0) and not refit:
             _, rng_ = optimal_set_ranges(df, w, train_marginal, train_continuous, *optimal_set)
@@ -121,12 +121,14 @@ def sweep_hard_concrete(df, scorer, train_marginal, train_continuous=None, *, la
     seeds = _check_seeds(seeds)
     prob = prepare(df, train_marginal, train_continuous, weight_col)
     lam_k = np.repeat(lambdas, len(seeds))
+    grid_k = np.repeat(np.arange(len(lambdas)), len(seeds))
     seed_k = [int(s) for s in seeds] * len(lambdas)
     out = train_hard_concrete(prob.At_rec, prob.b_t, prob.w0, lam_k, seed_k, epochs=epochs, lr=lr, verbose=verbose,
                               desc="HardConcrete sweep")
     per_fit = out["seconds"] / len(lam_k)
-    return pd.DataFrame([scorer.score(w, method="HardConcrete", penalty=lam, seed=s, seconds=per_fit, converged=True)
-                         for w, lam, s in zip(out["weights"], lam_k, seed_k)])
+    return pd.DataFrame([scorer.score(w, method="HardConcrete", penalty=lam, grid=int(g), seed=s, seconds=per_fit,
+                                      converged=True)
+                         for w, lam, g, s in zip(out["weights"], lam_k, grid_k, seed_k)])
 
 
 def sweep_subsample(df, scorer, train_marginal, train_continuous=None, *, sizes, seeds=range(5), verbose=False,
@@ -137,17 +139,17 @@ def sweep_subsample(df, scorer, train_marginal, train_continuous=None, *, sizes,
         raise ValueError("sizes grid is empty")
     seeds = _check_seeds(seeds)
     rows = []
-    it = [(int(k), s) for k in sizes for s in seeds]
+    it = [(g, int(k), s) for g, k in enumerate(sizes) for s in seeds]
     if verbose:
         from tqdm.auto import tqdm
 
         it = tqdm(it, desc="Subsample+rake sweep")
-    for k, s in it:
+    for g, k, s in it:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RakeWarning)  # recorded in `converged`
             cal = SubsampleRakeCalibrator(k, seed=s).fit(df, train_marginal, train_continuous, weight_col)
-        rows.append(scorer.score(cal.weights_, method="Subsample+rake", penalty=k, seed=s,
+        rows.append(scorer.score(cal.weights_, method="Subsample+rake", penalty=k, grid=g, seed=s,
                                  seconds=time.perf_counter() - t0, converged=cal.converged_))
     return pd.DataFrame(rows)
 
@@ -156,7 +158,7 @@ def dense_reference(df, scorer, train_marginal, train_continuous=None, weight_co
     """All records raked to the train targets: the no-sparsity reference."""
     t0 = time.perf_counter()
     cal = RakeCalibrator().fit(df, train_marginal, train_continuous, weight_col)
-    return pd.DataFrame([scorer.score(cal.weights_, method="Rake (all records)", penalty=0.0, seed=np.nan,
+    return pd.DataFrame([scorer.score(cal.weights_, method="Rake (all records)", penalty=0.0, grid=0, seed=np.nan,
                                       seconds=time.perf_counter() - t0, converged=cal.converged_)])
 
 
@@ -200,10 +202,21 @@ def run_comparison(df, train_marginal, train_continuous, test_marginal, test_con
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard error across seeds for each (method, penalty)."""
-    g = results.groupby(["method", "penalty"], sort=False)
+    """Mean and standard error across seeds (and replicates) for each (method, grid point).
+
+    Fits are grouped by ``grid`` (the position in the method's penalty grid) when
+    the results have it, else by ``penalty``: across replicate samples an L1
+    grid point is the same ``alpha`` but a different absolute lambda, and a
+    subsample size is a fraction of a different ``n``.  ``penalty`` (and
+    ``alpha``) are then the means over the group.
+    """
+    key = "grid" if "grid" in results and results["grid"].notna().all() else "penalty"
+    g = results.groupby(["method", key], sort=False)
     cols = ["n_active", "train_error", "test_error", "train_max_error", "test_max_error", "seconds"]
     mean = g[cols].mean()
+    if key == "grid":
+        level = ["penalty"] + (["alpha"] if "alpha" in results else [])
+        mean = pd.concat([g[level].mean(), mean], axis=1)
     se = g[cols].sem(ddof=1).fillna(0.0).add_suffix("_se")
     out = pd.concat([mean, se], axis=1)
     extra = [c for c in ("test_error_min", "test_error_max", "vertex_n_active", "vertex_test_error") if c in results]

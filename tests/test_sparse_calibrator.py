@@ -171,3 +171,20 @@ def test_bad_penalties(published, kw, exc, pattern):
     df, tm, tc, _ = published
     with pytest.raises(exc, match=pattern):
         rk.SparseCalibrator(**kw).fit(df, tm, tc)
+
+
+def test_relaxed_refit_on_a_vertex_support_that_cannot_fit_exactly(published):
+    """At alpha = 0.1 the vertex support cannot meet every target with w >= 0: the refit is an
+    NNLS with a residual, solved exactly (active set) and flagged converged by its KKT residual."""
+    from reweightkit.l1 import relaxed_refit
+
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    vert = rk.SparseCalibrator(alpha=0.1, solution="vertex").fit(df, tm, tc)
+    w, sol = relaxed_refit(p.At_rec, p.b_t, vert.weights_)
+    assert sol.converged and sol.kkt <= 1e-9
+    assert set(np.flatnonzero(w)) <= set(np.flatnonzero(vert.weights_))
+    r_plain = p.b_t - p.At_rec.T @ vert.weights_
+    r_refit = p.b_t - p.At_rec.T @ w
+    assert r_refit @ r_refit < r_plain @ r_plain
+    assert sol.objective == pytest.approx(0.5 * r_refit @ r_refit, rel=1e-9)

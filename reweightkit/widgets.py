@@ -1,0 +1,300 @@
+"""What the notebooks' sliders do, as plain functions, plus thin ipywidgets glue.
+
+Every slider callback is a ``render_*`` function returning ``(html, figure)``:
+an HTML summary (the numbers) and a :class:`matplotlib.figure.Figure` (the
+picture).  They need neither a browser nor ipywidgets, so pytest calls them
+directly.  The ``*_explorer`` functions wire them to sliders; they import
+ipywidgets lazily (it is in the ``notebooks`` extra).
+
+Slow computations never run in a callback: L1 and Hard Concrete sliders index
+a :class:`PenaltyPath` computed once; the moved-target slider refits one L1
+problem (milliseconds) with ``continuous_update=False``.
+
+The summaries mark the active-record count as ``<span class="rk-active">N</span>``
+so that a browser test can read it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from .hardconcrete import BETA, GAMMA, ZETA, gate_density, gate_prob_one, gate_prob_zero, expected_l0
+from .l1 import lambda_max, nn_lasso_path
+from .sparse_calibrator import SparseCalibrator
+from .evaluation import target_errors
+from .sweeps import PUBLISHED_L0_LAMBDAS, Scorer, _check_grid, _check_seeds
+from .targets import prepare
+
+__all__ = [
+    "PenaltyPath",
+    "l1_path",
+    "hard_concrete_path",
+    "render_path_state",
+    "moved_target_fit",
+    "render_moved_target",
+    "render_gate",
+    "path_explorer",
+    "moved_target_explorer",
+    "gate_explorer",
+]
+
+_PCT = FuncFormatter(lambda v, _: f"{v:.0%}")
+
+
+@dataclass
+class PenaltyPath:
+    """Fits precomputed along a penalty grid, for a slider to index.
+
+    ``table`` has one row per fit (``penalty``, ``seed``, ``n_active``,
+    ``train_error``, ``test_error``, ``total_weight``, ... as
+    :class:`reweightkit.sweeps.Scorer` scores them) and ``weights[i]`` is row
+    ``i``'s weight vector.  ``penalties`` lists the grid in slider order.
+    """
+
+    method: str
+    param: str
+    table: pd.DataFrame
+    weights: np.ndarray
+    design: np.ndarray
+    history: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def penalties(self) -> list[float]:
+        return list(dict.fromkeys(self.table["penalty"].tolist()))
+
+    def rows(self, index: int) -> pd.DataFrame:
+        """The fits (one per seed) at grid point ``index``."""
+        if not 0 <= index < len(self.penalties):
+            raise IndexError(f"grid index {index} out of range: the path has {len(self.penalties)} points")
+        return self.table[self.table["penalty"] == self.penalties[index]]
+
+
+def l1_path(df, train_marginal, train_continuous=None, test_marginal=None, test_continuous=None, *, alphas=None,
+            tol=1e-8, weight_col="weight") -> PenaltyPath:
+    """A certified, warm-started L1 path over ``alphas`` (fractions of lambda_max, default 25 from 0.9 to 1e-3).
+
+    ``penalty`` is ``alpha``; the table also has ``lambda``, ``rel_gap`` and ``n_iter``.
+    """
+    alphas = _check_grid("alpha", np.geomspace(0.9, 1e-3, 25) if alphas is None else alphas)
+    prob = prepare(df, train_marginal, train_continuous, weight_col)
+    lam_max = lambda_max(prob.At_rec, prob.b_t)
+    path = nn_lasso_path(prob.At_rec, prob.b_t, lambdas=lam_max * alphas, w0=prob.w0, tol=tol)
+    scorer = Scorer(df, train_marginal, train_continuous, test_marginal, test_continuous)
+    rows = [scorer.score(s.w, penalty=float(a), seed=0, **{"lambda": s.lam}, rel_gap=s.rel_gap, n_iter=s.n_iter,
+                         converged=s.converged)
+            for a, s in zip(alphas, path["solutions"])]
+    return PenaltyPath("L1", "alpha", pd.DataFrame(rows), np.array([s.w for s in path["solutions"]]), prob.d)
+
+
+def hard_concrete_path(df, train_marginal, train_continuous=None, test_marginal=None, test_continuous=None, *,
+                       lambdas=PUBLISHED_L0_LAMBDAS, seeds=(0,), epochs=2000, lr=0.1, history_every=50,
+                       weight_col="weight") -> PenaltyPath:
+    """Hard Concrete fits for every (lambda_l0, seed), trained as one batched computation.
+
+    ``penalty`` is ``lambda_l0``; ``history`` holds the training curves
+    (``replica`` = row of ``table``).
+    """
+    from .hardconcrete import train_hard_concrete
+
+    lambdas, seeds = _check_grid("lambda_l0", lambdas), _check_seeds(seeds)
+    prob = prepare(df, train_marginal, train_continuous, weight_col)
+    lam_k = np.repeat(lambdas, len(seeds))
+    seed_k = [int(s) for s in seeds] * len(lambdas)
+    out = train_hard_concrete(prob.At_rec, prob.b_t, prob.w0, lam_k, seed_k, epochs=epochs, lr=lr,
+                              history_every=history_every)
+    scorer = Scorer(df, train_marginal, train_continuous, test_marginal, test_continuous)
+    rows = [scorer.score(w, penalty=float(lam), seed=s) for w, lam, s in zip(out["weights"], lam_k, seed_k)]
+    return PenaltyPath("HardConcrete", "lambda_l0", pd.DataFrame(rows), np.asarray(out["weights"]), prob.d,
+                       history=out["history"])
+
+
+def _fmt_penalty(param, v):
+    return f"{param} = {v:.3g}"
+
+
+def render_path_state(path: PenaltyPath, index: int):
+    """Summary and figure of grid point ``index``: the weights of its first seed, and where it sits on the path.
+
+    Left: histogram of the non-zero weights relative to the design weights
+    (log scale).  Right: active records against train and held-out error along
+    the whole path (mean over seeds), the current point ringed.
+    """
+    rows = path.rows(index)
+    first = rows.index[0]
+    w = path.weights[first]
+    r = rows.iloc[0]
+    seeds = len(rows)
+    spread = (f" (seeds: {int(rows.n_active.min())}&ndash;{int(rows.n_active.max())} active, held-out "
+              f"{rows.test_error.min():.1%}&ndash;{rows.test_error.max():.1%})" if seeds > 1 else "")
+    html = (f"<b>{path.method}, {_fmt_penalty(path.param, path.penalties[index])}</b>: "
+            f"active records <span class=\"rk-active\">{int(r.n_active)}</span> of {w.size}; "
+            f"train error {r.train_error:.2%}; held-out error {r.test_error:.2%}; "
+            f"total weight {r.total_weight:,.0f}{spread}")
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    act = w > 0
+    if act.any():
+        ratio = w[act] / path.design[act]
+        bins = np.geomspace(max(ratio.min(), 1e-6) * 0.99, ratio.max() * 1.01 + 1e-12, 40)
+        ax1.hist(ratio, bins=bins, color="#2ca02c" if path.method == "L1" else "#1f77b4")
+        ax1.set_xscale("log")
+    else:
+        ax1.text(0.5, 0.5, "all weights are zero", ha="center", va="center", transform=ax1.transAxes)
+    ax1.set_xlabel("weight / design weight (active records)")
+    ax1.set_ylabel("records")
+    ax1.set_title(f"{int(r.n_active)} active records")
+    g = path.table.groupby("penalty", sort=False)[["n_active", "train_error", "test_error"]].mean()
+    x = np.maximum(g["n_active"], 0.8)
+    ax2.plot(x, g["train_error"], "o-", ms=3, label="train")
+    ax2.plot(x, g["test_error"], "s-", ms=3, label="held-out")
+    cur = g.loc[path.penalties[index]]
+    ax2.plot([max(cur.n_active, 0.8)] * 2, [cur.train_error, cur.test_error], "o", ms=11, mfc="none", mec="k")
+    ax2.set_xscale("log")
+    ax2.yaxis.set_major_formatter(_PCT)
+    ax2.set_xlabel("active records (log)")
+    ax2.set_ylabel("mean |relative error|")
+    ax2.legend(fontsize=8)
+    ax2.grid(True, alpha=0.25)
+    ax2.set_title(_fmt_penalty(path.param, path.penalties[index]))
+    return html, fig
+
+
+def _move_target(marginal, continuous, target, factor):
+    marginal = copy.deepcopy(marginal) if marginal else {}
+    continuous = dict(continuous) if continuous else {}
+    names = [f"{c}={k}" for c, cats in marginal.items() for k in cats] + [str(c) for c in continuous]
+    if not (np.isfinite(factor) and factor > 0):
+        raise ValueError(f"factor must be finite and > 0, got {factor}")
+    for col, cats in marginal.items():
+        for cat in cats:
+            if f"{col}={cat}" == target:
+                cats[cat] = cats[cat] * factor
+                return marginal, continuous
+    for col in continuous:
+        if str(col) == target:
+            continuous[col] = continuous[col] * factor
+            return marginal, continuous
+    raise ValueError(f"unknown target {target!r}; targets are {names}")
+
+
+def moved_target_fit(df, marginal, continuous, target, factor, *, alpha=0.01, weight_col="weight"):
+    """Calibrate (L1, ``alpha``) with target ``target`` (e.g. ``"age_group=65+"``) multiplied by ``factor``.
+
+    Returns a dict: ``weights``, ``table`` (per-target errors against the moved
+    targets), ``n_active``, ``marginal`` and ``continuous`` (the moved targets).
+    """
+    m2, c2 = _move_target(marginal, continuous, target, factor)
+    cal = SparseCalibrator(alpha=alpha).fit(df, m2, c2, weight_col)
+    table = target_errors(df, cal.weights_, m2, c2)
+    return {"weights": cal.weights_, "table": table, "n_active": int(np.count_nonzero(cal.weights_ > 0)),
+            "marginal": m2, "continuous": c2, "calibrator": cal}
+
+
+def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01, weight_col="weight"):
+    """Summary and figure after moving one target: per-target relative errors and the weights."""
+    fit = moved_target_fit(df, marginal, continuous, target, factor, alpha=alpha, weight_col=weight_col)
+    t = fit["table"]
+    html = (f"<b>{target} &times; {factor:.2f}</b>: active records <span class=\"rk-active\">{fit['n_active']}</span>"
+            f" of {len(df)}; mean |relative error| {t.relative_error.abs().mean():.2%}; "
+            f"largest {t.relative_error.abs().max():.2%} ({t.target[t.relative_error.abs().idxmax()]})")
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    colors = ["#d62728" if name == target else "#7f7f7f" for name in t.target]
+    ax1.barh(t.target, t.relative_error, color=colors)
+    ax1.axvline(0, color="k", lw=0.8)
+    ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+.1%}"))
+    ax1.set_xlabel("relative error of the calibrated total")
+    ax1.set_title("per-target errors (moved target in red)")
+    w = fit["weights"]
+    d = np.asarray(df[weight_col], dtype=float)
+    act = w > 0
+    ax2.scatter(d[act], w[act], s=4, alpha=0.5)
+    ax2.set_xlabel("design weight")
+    ax2.set_ylabel("calibrated weight")
+    ax2.set_title(f"calibrated vs design weights ({fit['n_active']} active)")
+    return html, fig
+
+
+def render_gate(log_alpha=0.0, beta=BETA, gamma=GAMMA, zeta=ZETA):
+    """Density of the Hard Concrete gate on (0, 1) and its two atoms, with P(z = 0) and the expected-L0 penalty."""
+    x = np.linspace(1e-4, 1 - 1e-4, 400)
+    p0, p1 = float(gate_prob_zero(log_alpha, beta, gamma, zeta)), float(gate_prob_one(log_alpha, beta, gamma, zeta))
+    pen = float(expected_l0(log_alpha, beta, gamma, zeta))
+    html = (f"log &alpha; = {log_alpha:.2f}, &beta; = {beta:.2f}, &gamma; = {gamma:.2f}, &zeta; = {zeta:.2f}: "
+            f"P(z = 0) = <span class=\"rk-p0\">{p0:.3f}</span>, P(z = 1) = {p1:.3f}, "
+            f"expected-L0 penalty P(z &ne; 0) = {pen:.3f}")
+    fig = Figure(figsize=(7, 3.4), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(x, gate_density(x, log_alpha, beta, gamma, zeta), label="density on (0, 1)")
+    ax.bar([0, 1], [p0, p1], width=0.03, color="#d62728", alpha=0.7, label="P(z = 0), P(z = 1) (atoms)")
+    ax.set_xlabel("gate z")
+    ax.set_ylabel("density / probability")
+    ax.set_ylim(0, max(3.0, p0 * 1.1, p1 * 1.1))
+    ax.legend(fontsize=8)
+    ax.set_title("Hard Concrete gate")
+    return html, fig
+
+
+# --- ipywidgets glue -----------------------------------------------------------------------------------------
+
+
+def _explorer(render, sliders: dict):
+    """VBox of ``sliders``, an HTML summary and an Output showing ``render(**values)``'s figure."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    html = widgets.HTML()
+    out = widgets.Output()
+
+    def update(_=None):
+        text, fig = render(**{k: s.value for k, s in sliders.items()})
+        html.value = text
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    for s in sliders.values():
+        s.observe(update, names="value")
+    update()
+    box = widgets.VBox([*sliders.values(), html, out])
+    box.add_class("rk-explorer")
+    return box
+
+
+def path_explorer(path: PenaltyPath, index: int = 0):
+    """A slider over the precomputed grid of ``path``; shows :func:`render_path_state`."""
+    import ipywidgets as widgets
+
+    options = [(f"{p:.3g}", i) for i, p in enumerate(path.penalties)]
+    slider = widgets.SelectionSlider(options=options, value=index, description=path.param,
+                                     continuous_update=True, layout=widgets.Layout(width="520px"))
+    return _explorer(lambda index: render_path_state(path, index), {"index": slider})
+
+
+def moved_target_explorer(df, marginal, continuous, target, *, factors=(0.5, 1.5), alpha=0.01, weight_col="weight"):
+    """A slider multiplying one target by a factor; refits L1 on release (``continuous_update=False``)."""
+    import ipywidgets as widgets
+
+    slider = widgets.FloatSlider(value=1.0, min=factors[0], max=factors[1], step=0.05, description="factor",
+                                 continuous_update=False, readout_format=".2f")
+    return _explorer(lambda factor: render_moved_target(df, marginal, continuous, target, factor, alpha=alpha,
+                                                        weight_col=weight_col), {"factor": slider})
+
+
+def gate_explorer():
+    """Sliders for log alpha, beta, gamma and zeta of the Hard Concrete gate (fast: closed forms)."""
+    import ipywidgets as widgets
+
+    sliders = {
+        "log_alpha": widgets.FloatSlider(value=0.0, min=-6, max=6, step=0.1, description="log α"),
+        "beta": widgets.FloatSlider(value=BETA, min=0.1, max=2.0, step=0.01, description="β"),
+        "gamma": widgets.FloatSlider(value=GAMMA, min=-0.5, max=-0.01, step=0.01, description="γ"),
+        "zeta": widgets.FloatSlider(value=ZETA, min=1.01, max=1.5, step=0.01, description="ζ"),
+    }
+    return _explorer(render_gate, sliders)
