@@ -13,8 +13,6 @@ import argparse
 import resource
 import time
 
-import numpy as np
-import pandas as pd
 
 import reweightkit as rk
 from reweightkit.l1 import nn_lasso_path
@@ -30,17 +28,7 @@ def best_of(f, repeat=5):
 
 
 def large_problem(n, seed=0):
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"c0": rng.integers(0, 1000, n), "c1": rng.integers(0, 600, n), "c2": rng.integers(0, 300, n),
-                       "c3": rng.integers(0, 80, n), "c4": rng.integers(0, 15, n)})
-    for k in range(5):
-        df[f"x{k}"] = rng.lognormal(0, 1, n)
-    df["weight"] = rng.lognormal(3, 0.4, n)
-    w = df["weight"].to_numpy()
-    marg = {c: {int(k): float(v * rng.uniform(0.97, 1.03)) for k, v in pd.Series(w).groupby(df[c]).sum().items()}
-            for c in ["c0", "c1", "c2", "c3", "c4"]}
-    cont = {f"x{k}": float((w * df[f"x{k}"]).sum() * rng.uniform(0.97, 1.03)) for k in range(5)}
-    return df, marg, cont
+    return rk.synthetic_problem(n, levels=(1000, 600, 300, 80, 15), n_cont=5, noise=0.03, seed=seed)
 
 
 def main():

@@ -29,7 +29,6 @@
 # %%
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
 import reweightkit as rk

@@ -32,7 +32,6 @@
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 

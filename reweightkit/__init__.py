@@ -1,7 +1,7 @@
 """reweightkit: sparse survey calibration, L1 versus L0, measured honestly."""
 
 from .baselines import RakeCalibrator, RakeWarning, SubsampleRakeCalibrator, rake
-from .data import published_example, superpopulation
+from .data import published_example, superpopulation, synthetic_problem
 from .evaluation import (
     evaluate,
     kish_ess,
@@ -30,6 +30,7 @@ from .targets import CalibrationSystem, build_system, prepare
 from . import widgets
 
 __all__ = [
+    "synthetic_problem",
     "expected_l0",
     "gate_cdf",
     "gate_density",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["published_example", "superpopulation", "AGE_GROUPS", "REGIONS"]
+__all__ = ["published_example", "superpopulation", "synthetic_problem", "AGE_GROUPS", "REGIONS"]
 
 AGE_GROUPS = ["0-17", "18-34", "35-54", "55-64", "65+"]
 
@@ -118,3 +118,28 @@ def superpopulation(seed: int = 0, n_sample: int = 5000, population_size: int = 
     test_marginal = {"is_male": counts("is_male"), "employed": counts("employed"),
                      "household_size": counts("household_size")}
     return df, train_marginal, train_continuous, test_marginal
+
+
+def synthetic_problem(n, levels=(5, 40, 300), n_cont=2, noise=0.05, seed=0):
+    """A random sparse calibration problem (for tests and benchmarks), from ``default_rng(seed)``.
+
+    ``n`` records; one integer column ``c{k}`` with ``levels[k]`` categories per entry of
+    ``levels`` (each a complete margin: ``sum(levels)`` count targets), ``n_cont``
+    lognormal(0, 1) columns ``x{k}`` with total targets, and a lognormal(3, 0.4)
+    ``weight``.  Targets are the design-weighted totals times independent
+    U(1 - noise, 1 + noise) factors.
+
+    Returns ``df, marginal_targets, continuous_targets``.
+    """
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({f"c{k}": rng.integers(0, L, n) for k, L in enumerate(levels)})
+    for k in range(n_cont):
+        df[f"x{k}"] = rng.lognormal(0, 1, n)
+    df["weight"] = rng.lognormal(3, 0.4, n)
+    w = df["weight"].to_numpy()
+    marg = {}
+    for k in range(len(levels)):
+        tot = pd.Series(w).groupby(df[f"c{k}"]).sum()
+        marg[f"c{k}"] = {int(c): float(v * rng.uniform(1 - noise, 1 + noise)) for c, v in tot.items()}
+    cont = {f"x{k}": float((w * df[f"x{k}"]).sum() * rng.uniform(1 - noise, 1 + noise)) for k in range(n_cont)}
+    return df, marg, cont

@@ -23,7 +23,7 @@ def _conda_packages(path):
         m = re.match(r"^(\s*)- (\S+)(.*)$", line)
         if not m or section != "dependencies":
             continue
-        indent, spec = len(m.group(1)), m.group(2).lower()
+        spec = m.group(2).lower()
         if spec == "pip:" or (spec == "pip" and m.group(3).strip() == ":"):
             section = "pip"
             continue
@@ -39,6 +39,8 @@ def _pyproject_packages():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(meta["dependencies"])
     for extra, deps in meta["optional-dependencies"].items():
+        if extra in ("e2e", "bench"):  # browser-test driver and benchmark peers: not part of Binder
+            continue
         reqs += [d for d in deps if not d.startswith("reweightkit")]
     return {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower() for r in reqs}
 

@@ -1,12 +1,9 @@
-import warnings
-
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.optimize
 
 import reweightkit as rk
-from reweightkit.l1 import duality_gap, kkt_residual, lambda_max, objective
+from reweightkit.l1 import duality_gap, kkt_residual, objective
 
 from .conftest import random_problem
 
