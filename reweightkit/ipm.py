@@ -19,8 +19,8 @@ Newton step solves
 
 which by the Woodbury identity needs one SPD ``m x m`` system
 ``(I + A~ D A~') z = A~ D h`` (factored once per iteration by Cholesky and used for the
-predictor and the corrector), and ``Delta w = D h - D A~' z``.  Forming ``A~ D A~'``
-streams the record-major matrix once (a sparse product); nothing n-wide is densified.
+predictor and the corrector, each refined once), and ``Delta w = D h - D A~' z``.  Forming
+``A~ D A~'`` streams the record-major matrix once (:class:`Gram`); nothing n-wide is densified.
 
 The ``I`` comes from ``u``: the m x m matrix is positive definite whatever the targets,
 so linearly dependent targets (two complete margins both sum to the population) need no
@@ -240,6 +240,7 @@ def ipm(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=200, warn=True, clean=True
         g = lam - g_r
         it += 1
     w, r, p, rel, gap = best
+    g = lam - Atv(r)  # the gradient at the returned iterate
     converged = rel <= tol
     if not np.all(np.isfinite(w)):
         raise FloatingPointError(f"the interior-point method produced non-finite weights at lam={lam:g}")
@@ -256,8 +257,8 @@ def ipm(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=200, warn=True, clean=True
                 p = 0.5 * float(r @ r) + lam * float(w.sum())
     if not converged and warn:
         warnings.warn(
-            f"the interior-point method stopped at max_iter={max_iter} with relative duality gap {rel:.3g} > "
-            f"tol={tol:g} (lam={lam:.6g})",
+            f"the interior-point method stopped after {it} iterations (max_iter={max_iter}) with relative "
+            f"duality gap {rel:.3g} > tol={tol:g} (lam={lam:.6g}); the best iterate is returned",
             ConvergenceWarning,
             stacklevel=2,
         )

@@ -87,6 +87,6 @@ def test_ipm_at_and_above_lambda_max_and_bad_solver(published):
 def test_ipm_warns_when_it_cannot_certify(published):
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
-    with pytest.warns(rk.ConvergenceWarning, match="interior-point method stopped"):
+    with pytest.warns(rk.ConvergenceWarning, match="interior-point method stopped after 1 iterations"):
         sol = ipm(p.At_rec, p.b_t, 0.01 * lambda_max(p.At_rec, p.b_t), p.w0, max_iter=1)
     assert not sol.converged and sol.n_iter == 1
