@@ -91,11 +91,12 @@ loss_scaled = 0.5 * np.sum((A_t @ w_one - b_t) ** 2)
 print(f"relative loss at w = 1: {loss_direct:.6f} (direct) = {loss_scaled:.6f} (scaled)")
 assert np.isclose(loss_direct, loss_scaled, rtol=1e-12)
 errors_one = rk.target_errors(df, w_one, train_marginal, train_continuous)
+assert errors_one.relative_error.abs().max() > 0.05
 errors_one
 
 # %% [markdown]
-# With every record counting once, the targets are missed by up to the amount
-# `published_example` perturbed them (up to 30 %): calibration has real work to do.
+# With every record counting once, several targets are missed by more than 5 % (the table's last
+# column): calibration has real work to do.
 #
 # ## Dense calibration: every record keeps a weight
 #
@@ -142,7 +143,7 @@ table = pd.DataFrame(
 print(table.to_string(float_format=lambda v: f"{v:.4g}"))
 
 t = table["active records"]
-assert t["L1, alpha=0.001, vertex"] <= A.shape[0] + 1 < 100 < t["L1, alpha=0.001, FISTA"]
+assert t["L1, alpha=0.001, vertex"] <= A.shape[0] + 1 < 1000 < t["L1, alpha=0.001, FISTA"]
 assert table.loc["L1, alpha=0.001, vertex", "Kish ESS"] < 10 < table.loc["rake (all records)", "Kish ESS"]
 assert table["train error"].max() < 0.01
 

@@ -117,13 +117,15 @@ sub_700 = sub.iloc[(sub.n_active - 700).abs().argmin()]
 print(f"~700 records: Hard Concrete {hc_700.n_active:.0f} records, {hc_700.test_error:.2%} ± {hc_700.test_error_se:.2%}; "
       f"subsample+rake {sub_700.n_active:.0f} records, {sub_700.test_error:.2%} ± {sub_700.test_error_se:.2%}")
 assert sub_700.test_error + 2 * sub_700.test_error_se < hc_700.test_error - 2 * hc_700.test_error_se
+assert hc_700.train_error < 0.02
 assert choice.set_index("budget").loc[1000, "best"] == "Subsample+rake"
 
 # %% [markdown]
 # On this benchmark, at around 700 records a random subsample raked to the train targets has a
 # clearly lower held-out error than Hard Concrete (the gap exceeds two standard errors on each
-# side), and it is the best fit within a 1,000-record budget.  Hard Concrete's training meets the
-# train targets but selects records whose held-out totals drift: it optimises only what it sees.
+# side), and it is the best fit within a 1,000-record budget.  Hard Concrete's fit meets the train
+# targets (within 2 %) but selects records whose held-out totals drift: it optimises only what it
+# sees.
 # The lesson for choosing is the one this notebook implements: **score every candidate on
 # held-out targets that the train targets predict, over replicate samples, and read differences
 # against their standard errors.**  A single sample with unpredictable held-out targets
