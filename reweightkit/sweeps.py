@@ -20,6 +20,7 @@ __all__ = [
     "COLUMNS",
     "Scorer",
     "sweep_l1",
+    "hard_concrete_grid",
     "sweep_hard_concrete",
     "sweep_subsample",
     "dense_reference",
@@ -114,17 +115,28 @@ def sweep_l1(df, scorer, train_marginal, train_continuous=None, *, alphas=None, 
     return pd.DataFrame(rows)
 
 
-def sweep_hard_concrete(df, scorer, train_marginal, train_continuous=None, *, lambdas=PUBLISHED_L0_LAMBDAS,
-                        seeds=range(5), epochs=2000, lr=0.1, verbose=False, weight_col="weight"):
-    """HardConcreteCalibrator for every (lambda, seed), trained as one batched computation."""
-    lambdas = _check_grid("lambda_l0", lambdas)
-    seeds = _check_seeds(seeds)
+def hard_concrete_grid(df, train_marginal, train_continuous, lambdas, seeds, weight_col="weight", **train_kw):
+    """Train every (lambda, seed) pair as one batched computation, lambda-major.
+
+    Returns ``(prob, lam_k, grid_k, seed_k, out)``: the prepared problem, the penalty,
+    grid position and seed of each replica, and :func:`train_hard_concrete`'s output
+    (``train_kw`` is passed on to it).
+    """
+    lambdas, seeds = _check_grid("lambda_l0", lambdas), _check_seeds(seeds)
     prob = prepare(df, train_marginal, train_continuous, weight_col)
     lam_k = np.repeat(lambdas, len(seeds))
     grid_k = np.repeat(np.arange(len(lambdas)), len(seeds))
     seed_k = [int(s) for s in seeds] * len(lambdas)
-    out = train_hard_concrete(prob.At_rec, prob.b_t, prob.w0, lam_k, seed_k, epochs=epochs, lr=lr, verbose=verbose,
-                              desc="HardConcrete sweep")
+    out = train_hard_concrete(prob.At_rec, prob.b_t, prob.w0, lam_k, seed_k, **train_kw)
+    return prob, lam_k, grid_k, seed_k, out
+
+
+def sweep_hard_concrete(df, scorer, train_marginal, train_continuous=None, *, lambdas=PUBLISHED_L0_LAMBDAS,
+                        seeds=range(5), epochs=2000, lr=0.1, verbose=False, weight_col="weight"):
+    """HardConcreteCalibrator for every (lambda, seed), trained as one batched computation."""
+    _, lam_k, grid_k, seed_k, out = hard_concrete_grid(df, train_marginal, train_continuous, lambdas, seeds,
+                                                       weight_col, epochs=epochs, lr=lr, verbose=verbose,
+                                                       desc="HardConcrete sweep")
     per_fit = out["seconds"] / len(lam_k)
     return pd.DataFrame([scorer.score(w, method="HardConcrete", penalty=lam, grid=int(g), seed=s, seconds=per_fit,
                                       converged=True)

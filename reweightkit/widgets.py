@@ -28,7 +28,7 @@ from .hardconcrete import BETA, GAMMA, ZETA, gate_density, gate_prob_one, gate_p
 from .l1 import lambda_max, nn_lasso_path
 from .sparse_calibrator import SparseCalibrator
 from .evaluation import target_errors
-from .sweeps import PUBLISHED_L0_LAMBDAS, Scorer, _check_grid, _check_seeds
+from .sweeps import PUBLISHED_L0_LAMBDAS, Scorer, _check_grid, hard_concrete_grid
 from .targets import prepare
 
 __all__ = [
@@ -100,14 +100,8 @@ def hard_concrete_path(df, train_marginal, train_continuous=None, test_marginal=
     ``penalty`` is ``lambda_l0``; ``history`` holds the training curves
     (``replica`` = row of ``table``).
     """
-    from .hardconcrete import train_hard_concrete
-
-    lambdas, seeds = _check_grid("lambda_l0", lambdas), _check_seeds(seeds)
-    prob = prepare(df, train_marginal, train_continuous, weight_col)
-    lam_k = np.repeat(lambdas, len(seeds))
-    seed_k = [int(s) for s in seeds] * len(lambdas)
-    out = train_hard_concrete(prob.At_rec, prob.b_t, prob.w0, lam_k, seed_k, epochs=epochs, lr=lr,
-                              history_every=history_every)
+    prob, lam_k, _, seed_k, out = hard_concrete_grid(df, train_marginal, train_continuous, lambdas, seeds, weight_col,
+                                                     epochs=epochs, lr=lr, history_every=history_every)
     scorer = Scorer(df, train_marginal, train_continuous, test_marginal, test_continuous)
     rows = [scorer.score(w, penalty=float(lam), seed=s) for w, lam, s in zip(out["weights"], lam_k, seed_k)]
     return PenaltyPath("HardConcrete", "lambda_l0", pd.DataFrame(rows), np.asarray(out["weights"]), prob.d,
