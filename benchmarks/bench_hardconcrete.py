@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 import reweightkit as rk
-from reweightkit.hardconcrete import train_hard_concrete, train_with_l0_python
-from reweightkit.sweeps import PUBLISHED_L0_LAMBDAS
+from reweightkit import PUBLISHED_L0_LAMBDAS, train_hard_concrete, train_with_l0_python
 
 
 def problem(n, seed=0):

@@ -13,9 +13,8 @@ import argparse
 import resource
 import time
 
-
 import reweightkit as rk
-from reweightkit.l1 import nn_lasso_path
+from reweightkit import nn_lasso_path
 
 
 def best_of(f, repeat=5):
@@ -81,8 +80,9 @@ def main():
     bytes_iter = 2 * (12 * p.At_rec.nnz)
     bw = 18e9
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    sols = path["solutions"]
     print(f"20-point path (eps 1e-2, max_iter 3000 per lambda): {t_path:.1f} s, {its} iterations, "
-          f"converged {sum(s.converged for s in path['solutions'])}/20, worst gap {max(s.rel_gap for s in path['solutions']):.1e}")
+          f"converged {sum(s.converged for s in sols)}/20, worst gap {max(s.rel_gap for s in sols):.1e}")
     print(f"time per iteration {per_iter * 1e3:.1f} ms vs memory bound {bytes_iter / bw * 1e3:.1f} ms at 18 GB/s "
           f"(ratio {per_iter / (bytes_iter / bw):.1f})")
     print(f"peak resident memory {peak:.2f} GB (goal < 4 GB)")

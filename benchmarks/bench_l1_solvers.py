@@ -4,7 +4,7 @@
 
 Each solver runs the same 20 lambdas (lambda_max * geomspace(1, 1e-3, 20), strong to weak) in
 this one process; every solution is then scored with reweightkit's own certificate
-(:func:`reweightkit.l1.duality_gap`), so "certified" means the same thing for all.  The other
+(:func:`reweightkit.duality_gap`), so "certified" means the same thing for all.  The other
 solvers minimise ``(1/2m)||b~ - A~ w||^2 + alpha ||w||_1`` (records are their features, targets
 their samples): ``alpha = lambda / m``; their tolerances are converted per lambda so that their
 own stopping rule means a relative gap of 1e-8 (scikit-learn stops at gap < tol ||y||^2, celer
@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 import reweightkit as rk
-from reweightkit.l1 import duality_gap, lambda_max, nn_lasso_path
+from reweightkit import duality_gap, lambda_max, nn_lasso_path
 
 TOL = 1e-8
 

@@ -35,7 +35,7 @@ from IPython.display import HTML, display
 from scipy.optimize import minimize
 
 import reweightkit as rk
-from reweightkit.l1 import duality_gap, fista, kkt_residual, lambda_max, objective
+from reweightkit import duality_gap, fista, kkt_residual, lambda_max, objective
 
 df, train_marginal, train_continuous, test_marginal = rk.published_example()
 prob = rk.prepare(df, train_marginal, train_continuous)
@@ -71,7 +71,7 @@ assert np.isclose(w.sum(), (A[age] @ w).sum(), rtol=1e-12)
 # NBVAL_CHECK_OUTPUT
 lam_max = max(0.0, float(np.max(At @ b_t)))
 print(f"lambda_max = {lam_max:.6f} (kit: {lambda_max(At, b_t):.6f})")
-published_grid = [float(v) for v in rk.sweeps.PUBLISHED_L1_LAMBDAS]
+published_grid = [float(v) for v in rk.PUBLISHED_L1_LAMBDAS]
 with warnings.catch_warnings():  # each fit above lambda_max warns that its weights are all zero: expected here
     warnings.simplefilter("ignore", rk.LambdaMaxWarning)
     zero_fits = [lam for lam in published_grid if rk.n_active(
@@ -166,7 +166,7 @@ assert res.fun >= P * (1 - 1e-8) and abs(res.fun - P) / P < 1e-6
 # design weights), the active records, train and held-out error and the total weight.
 
 # %%
-path = rk.widgets.l1_path(df, train_marginal, train_continuous, test_marginal)
+path = rk.widgets.l1_path(df, train_marginal, train_continuous, test_marginal, alphas=rk.alpha_grid(25))
 default = int(np.argmin(np.abs(np.array(path.penalties) - 0.05)))
 rk.widgets.path_explorer(path, index=default)
 
@@ -186,15 +186,15 @@ fig
 
 # %%
 tab = path.table
-print(tab[["penalty", "lambda", "n_active", "train_error", "test_error", "total_weight", "n_iter", "rel_gap"]]
-      .rename(columns={"penalty": "alpha"}).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+print(tab[["alpha", "lambda", "n_active", "train_error", "test_error", "total_weight", "n_iter", "rel_gap"]]
+      .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
-ax1.semilogx(tab.penalty, tab.train_error, "o-", ms=3, label="train")
-ax1.semilogx(tab.penalty, tab.test_error, "s-", ms=3, label="held-out")
+ax1.semilogx(tab.alpha, tab.train_error, "o-", ms=3, label="train")
+ax1.semilogx(tab.alpha, tab.test_error, "s-", ms=3, label="held-out")
 ax1.set_xlabel("alpha = lambda / lambda_max")
 ax1.set_ylabel("mean |relative error|")
 ax1.legend()
-ax2.semilogx(tab.penalty, tab.total_weight, "o-", ms=3, color="#2ca02c")
+ax2.semilogx(tab.alpha, tab.total_weight, "o-", ms=3, color="#2ca02c")
 ax2.axhline(sum(train_marginal["age_group"].values()), color="k", ls=":", lw=0.8, label="sum of age targets")
 ax2.set_xlabel("alpha")
 ax2.set_ylabel("total weight")
@@ -237,9 +237,8 @@ assert rk.n_active(sol_v.weights_) <= At.shape[1] + 1 and rk.n_active(sol_f.weig
 # sweep marks it for every $\lambda$:
 
 # %%
-scorer = rk.sweeps.Scorer(df, train_marginal, train_continuous, test_marginal)
-l1 = rk.sweep_l1(df, scorer, train_marginal, train_continuous, alphas=np.geomspace(0.9, 1e-3, 12),
-                 optimal_set=(test_marginal, None))
+task = rk.CalibrationTask.from_targets(df, train_marginal, train_continuous, test_marginal)  # built once
+l1 = rk.sweep_l1(task, alphas=rk.alpha_grid(12), optimal_set=True)
 print(l1[["alpha", "n_active", "test_error", "test_error_min", "test_error_max", "vertex_n_active",
           "vertex_test_error"]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 fig, ax = plt.subplots(figsize=(8, 4.5))

@@ -31,7 +31,8 @@ from IPython.display import HTML, display
 from scipy.integrate import quad
 
 import reweightkit as rk
-from reweightkit.hardconcrete import BETA, GAMMA, ZETA, train_hard_concrete, train_with_l0_python
+from reweightkit import GATE_BETA as BETA, GATE_GAMMA as GAMMA, GATE_ZETA as ZETA
+from reweightkit import train_hard_concrete, train_with_l0_python
 
 df, train_marginal, train_continuous, test_marginal = rk.published_example()
 print(f"gate parameters (l0-python's defaults): beta = {BETA:.4f}, gamma = {GAMMA}, zeta = {ZETA}")
@@ -133,11 +134,11 @@ assert np.allclose(ours["weights"], ref["weights"], rtol=1e-6, atol=1e-7)
 
 # %%
 hc = rk.widgets.hard_concrete_path(df, train_marginal, train_continuous, test_marginal,
-                                   lambdas=rk.sweeps.PUBLISHED_L0_LAMBDAS, seeds=range(3), epochs=2000)
-hist = hc.history.merge(hc.table[["penalty", "seed"]], left_on="replica", right_index=True)
+                                   lambdas=rk.PUBLISHED_L0_LAMBDAS, seeds=range(3), epochs=2000)
+hist = hc.history.merge(hc.table[["lambda_l0", "seed"]], left_on="replica", right_index=True)
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
 for lam in (1e-6, 1e-4, 1e-2):
-    h = hist[(np.isclose(hist.penalty, lam)) & (hist.seed == 0)]
+    h = hist[(np.isclose(hist.lambda_l0, lam)) & (hist.seed == 0)]
     axes[0].semilogy(h.epoch, h.data_loss, label=f"lambda_L0 = {lam:g}")
     axes[1].semilogy(h.epoch, h.expected_active)
     axes[2].semilogy(h.epoch, np.maximum(h.n_active, 0.8))
@@ -157,7 +158,7 @@ _ = fig.tight_layout()
 # The problem is non-convex and the gates are random, so each seed gives a different answer.
 
 # %%
-spread = hc.table.groupby("penalty").agg(
+spread = hc.table.groupby("lambda_l0").agg(
     active_mean=("n_active", "mean"), active_min=("n_active", "min"), active_max=("n_active", "max"),
     train_mean=("train_error", "mean"), test_mean=("test_error", "mean"),
     test_min=("test_error", "min"), test_max=("test_error", "max"))

@@ -1,75 +1,106 @@
-"""reweightkit: sparse survey calibration, L1 versus L0, measured honestly."""
+"""reweightkit: sparse survey calibration, L1 versus L0, measured honestly.
 
-from .baselines import RakeCalibrator, RakeWarning, SubsampleRakeCalibrator, rake
-from .data import published_example, superpopulation, synthetic_problem
-from .evaluation import (
-    evaluate,
-    kish_ess,
-    max_relative_error,
-    mean_relative_error,
-    n_active,
-    target_errors,
-    weight_summary,
-)
-from .hardconcrete import expected_l0, gate_cdf, gate_density, gate_prob_one, gate_prob_zero, sample_gates
-from .l0_calibrator import HardConcreteCalibrator
-from .l1 import ConvergenceWarning, nn_lasso_path
-from .sparse_calibrator import LambdaMaxWarning, SparseCalibrator
-from .optimal_set import optimal_set_ranges, vertex_solution
-from .plotting import plot_frontier, plot_runtime, plot_train_test
-from .sweeps import (
-    dense_reference,
-    pareto_front,
-    run_comparison,
-    summarize,
-    sweep_hard_concrete,
-    sweep_l1,
-    sweep_subsample,
-)
-from .targets import CalibrationSystem, build_system, prepare
+The package is layered; each layer imports only the ones above it in this list:
+
+- :mod:`reweightkit.problem`: targets -> constraint system, the prepared problem,
+  the NN-LASSO's maths and certificate, the Hard Concrete gate's law, scoring;
+- :mod:`reweightkit.solvers`: FISTA, the interior point, the path, the optimal
+  set, raking, the Hard Concrete engines;
+- :mod:`reweightkit.estimators`: the calibrators (one shared contract);
+- :mod:`reweightkit.experiment`: example data, sweeps over one method registry,
+  comparisons, summaries and plots;
+- :mod:`reweightkit.widgets` and :mod:`reweightkit.cli`: the notebooks' sliders
+  and the command line.
+
+Everything a user or a notebook needs is re-exported here (``rk.__all__``).
+"""
+
 from . import widgets
+from .estimators import HardConcreteCalibrator, RakeCalibrator, SparseCalibrator, SubsampleRakeCalibrator
+from .exceptions import ConvergenceWarning, LambdaMaxWarning, RakeWarning
+from .experiment import (
+                         COLUMNS,
+                         METHODS,
+                         PARAM_COLUMNS,
+                         PUBLISHED_L0_LAMBDAS,
+                         PUBLISHED_L1_LAMBDAS,
+                         CalibrationTask,
+                         dense_reference,
+                         pareto_front,
+                         plot_frontier,
+                         plot_runtime,
+                         plot_train_test,
+                         published_example,
+                         run_comparison,
+                         run_replicates,
+                         runtime_table,
+                         summarize,
+                         superpopulation,
+                         sweep_hard_concrete,
+                         sweep_l1,
+                         sweep_subsample,
+                         synthetic_problem,
+)
+from .problem import BETA as GATE_BETA
+from .problem import GAMMA as GATE_GAMMA
+from .problem import ZETA as GATE_ZETA
+from .problem import (
+                         CalibrationProblem,
+                         CalibrationSystem,
+                         L1Solution,
+                         Scorer,
+                         alpha_grid,
+                         build_system,
+                         duality_gap,
+                         evaluate,
+                         expected_l0,
+                         gate_cdf,
+                         gate_density,
+                         gate_prob_one,
+                         gate_prob_zero,
+                         kish_ess,
+                         kkt_residual,
+                         lambda_max,
+                         max_relative_error,
+                         mean_relative_error,
+                         n_active,
+                         objective,
+                         prepare,
+                         sample_gates,
+                         target_errors,
+                         weight_summary,
+)
+from .solvers import (
+                         fista,
+                         ipm,
+                         nn_lasso_path,
+                         optimal_set_ranges,
+                         rake,
+                         relaxed_refit,
+                         train_hard_concrete,
+                         train_with_l0_python,
+                         vertex_solution,
+)
 
 __all__ = [
-    "synthetic_problem",
-    "expected_l0",
-    "gate_cdf",
-    "gate_density",
-    "gate_prob_one",
-    "gate_prob_zero",
-    "sample_gates",
+    # problem
+    "CalibrationSystem", "CalibrationProblem", "build_system", "prepare", "Scorer", "target_errors",
+    "mean_relative_error", "max_relative_error", "n_active", "kish_ess", "weight_summary", "evaluate",
+    "L1Solution", "alpha_grid", "lambda_max", "objective", "duality_gap", "kkt_residual",
+    "GATE_BETA", "GATE_GAMMA", "GATE_ZETA", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one",
+    "gate_prob_zero", "sample_gates",
+    # solvers
+    "fista", "ipm", "nn_lasso_path", "relaxed_refit", "vertex_solution", "optimal_set_ranges", "rake",
+    "train_hard_concrete", "train_with_l0_python",
+    # estimators and warnings
+    "SparseCalibrator", "HardConcreteCalibrator", "RakeCalibrator", "SubsampleRakeCalibrator",
+    "ConvergenceWarning", "LambdaMaxWarning", "RakeWarning",
+    # experiment
+    "published_example", "superpopulation", "synthetic_problem", "CalibrationTask", "METHODS", "COLUMNS",
+    "PARAM_COLUMNS", "PUBLISHED_L1_LAMBDAS", "PUBLISHED_L0_LAMBDAS", "sweep_l1", "sweep_hard_concrete",
+    "sweep_subsample", "dense_reference", "run_comparison", "run_replicates", "summarize", "pareto_front",
+    "runtime_table", "plot_frontier", "plot_train_test", "plot_runtime",
+    # notebooks' sliders
     "widgets",
-    "optimal_set_ranges",
-    "vertex_solution",
-    "RakeCalibrator",
-    "RakeWarning",
-    "SubsampleRakeCalibrator",
-    "dense_reference",
-    "pareto_front",
-    "plot_frontier",
-    "plot_runtime",
-    "plot_train_test",
-    "rake",
-    "run_comparison",
-    "summarize",
-    "superpopulation",
-    "sweep_hard_concrete",
-    "sweep_l1",
-    "sweep_subsample",
-    "CalibrationSystem",
-    "ConvergenceWarning",
-    "HardConcreteCalibrator",
-    "LambdaMaxWarning",
-    "SparseCalibrator",
-    "build_system",
-    "evaluate",
-    "kish_ess",
-    "max_relative_error",
-    "mean_relative_error",
-    "n_active",
-    "nn_lasso_path",
-    "prepare",
-    "published_example",
-    "target_errors",
-    "weight_summary",
 ]
 __version__ = "0.1.0"

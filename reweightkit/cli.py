@@ -7,31 +7,48 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-__all__ = ["main", "runtime_table", "run_frontier"]
+from .experiment.comparison import run_comparison, run_replicates
+from .experiment.data import published_example, superpopulation
+from .experiment.methods import METHODS
+from .experiment.plotting import plot_frontier, plot_runtime
+from .experiment.summary import runtime_table, summarize
+from .experiment.sweeps import PARAM_COLUMNS, PUBLISHED_L0_LAMBDAS
+from .problem.nnlasso import alpha_grid
 
-
-def runtime_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Fits, total seconds and seconds per fit by method."""
-    g = results.groupby("method", sort=False)["seconds"]
-    out = pd.DataFrame({"fits": g.size(), "seconds_total": g.sum(), "seconds_per_fit": g.mean()}).reset_index()
-    return out
+__all__ = ["main", "run_frontier"]
 
 
 def run_frontier(out="results", benchmark="published", replicates=3, quick=False, seeds=5, epochs=2000,
                  methods=None, verbose=True):
-    """Run the comparison end to end and write frontier.png/.csv, summary.csv, runtime.csv into ``out``."""
-    import matplotlib
+    """Run the comparison end to end and write frontier.png/.csv, summary.csv, runtime.csv into ``out``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Parameters
+    ----------
+    out : str or Path, default "results"
+        Output folder (created if missing).
+    benchmark : {"published", "superpopulation"}, default "published"
+        The data.
+    replicates : int, default 3
+        Superpopulation samples.
+    quick : bool, default False
+        Small grids, at most 2 seeds, at most 200 epochs and one replicate (for CI).
+    seeds : int, default 5
+        Seeds per grid point of the seeded methods.
+    epochs : int, default 2000
+        Hard Concrete epochs.
+    methods : list of str, optional
+        Names from :data:`reweightkit.METHODS` (default all).
+    verbose : bool, default True
+        Progress bars.
 
-    from .data import published_example, superpopulation
-    from .plotting import plot_frontier, plot_runtime
-    from .sweeps import PUBLISHED_L0_LAMBDAS, run_comparison, summarize
-
+    Returns
+    -------
+    results, summary, runtime : DataFrame
+        Every fit, :func:`reweightkit.summarize` of them, and :func:`reweightkit.runtime_table`.
+    """
     if seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     if epochs < 1:
@@ -40,23 +57,14 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
     if methods is not None:
         kw["methods"] = methods
     if quick:
-        kw.update(alphas=np.geomspace(0.9, 1e-3, 5), l0_lambdas=PUBLISHED_L0_LAMBDAS[::3], seeds=range(min(seeds, 2)),
+        kw.update(alphas=alpha_grid(5), l0_lambdas=PUBLISHED_L0_LAMBDAS[::3], seeds=range(min(seeds, 2)),
                   epochs=min(epochs, 200))
     if benchmark == "published":
-        df, tm, tc, hm = published_example()
-        results = run_comparison(df, tm, tc, hm, **kw)
+        results = run_comparison(*published_example(), **kw)
     elif benchmark == "superpopulation":
         if replicates < 1:
             raise ValueError(f"--replicates must be >= 1, got {replicates}")
-        parts = []
-        for r in range(1 if quick else replicates):
-            df, tm, tc, hm = superpopulation(seed=r)
-            res = run_comparison(df, tm, tc, hm, **kw)
-            res["replicate"] = r
-            # replicate samples act as seeds for the deterministic methods' error bars
-            res["seed"] = res["seed"].fillna(-1) * 1000 + r
-            parts.append(res)
-        results = pd.concat(parts, ignore_index=True)
+        results = run_replicates(superpopulation, 1 if quick else replicates, **kw)
     else:
         raise ValueError(f"unknown benchmark {benchmark!r}; choose 'published' or 'superpopulation'")
     summary = summarize(results)
@@ -66,16 +74,27 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
     results.to_csv(out / "frontier.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
     runtime.to_csv(out / "runtime.csv", index=False)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [2, 1]})
+    fig = Figure(figsize=(13, 5), layout="tight")
+    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     plot_frontier(summary, ax=ax1, title=f"Frontier ({benchmark} benchmark)")
     plot_runtime(runtime, ax=ax2)
-    fig.tight_layout()
     fig.savefig(out / "frontier.png", dpi=120)
-    plt.close(fig)
     return results, summary, runtime
 
 
 def main(argv=None) -> int:
+    """The console script: ``reweightkit frontier [options]``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status (0; argument errors exit with status 2).
+    """
     parser = argparse.ArgumentParser(prog="reweightkit", description="Sparse calibration: L1 vs L0, measured.")
     sub = parser.add_subparsers(dest="command", required=True)
     f = sub.add_parser("frontier", help="run every method's sweep and write the frontier")
@@ -85,7 +104,7 @@ def main(argv=None) -> int:
     f.add_argument("--seeds", type=int, default=5, help="seeds per penalty for seeded methods (default 5)")
     f.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
     f.add_argument("--methods", default=None,
-                   help="comma-separated subset of l1,l1-relaxed,l1-published,hardconcrete,subsample,dense")
+                   help=f"comma-separated subset of {','.join(METHODS)}")
     f.add_argument("--quick", action="store_true", help="a small version (for CI)")
     f.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -98,8 +117,9 @@ def main(argv=None) -> int:
     except ValueError as e:
         parser.error(str(e))
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):
-        print(summary[["method", "penalty", "n_fits", "n_active", "train_error", "test_error", "test_error_se",
-                       "seconds", "converged"]].to_string(index=False))
+        params = [c for c in PARAM_COLUMNS if summary[c].notna().any()]
+        print(summary[["method", *params, "n_fits", "n_active", "train_error", "test_error", "test_error_se",
+                       "seconds", "converged"]].to_string(index=False, na_rep=""))
         print()
         print(runtime.to_string(index=False))
     print(f"\nwrote frontier.png, frontier.csv, summary.csv, runtime.csv to {Path(args.out).resolve()}")

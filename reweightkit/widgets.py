@@ -24,12 +24,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .hardconcrete import BETA, GAMMA, ZETA, gate_density, gate_prob_one, gate_prob_zero, expected_l0
-from .l1 import lambda_max, nn_lasso_path
-from .sparse_calibrator import SparseCalibrator
-from .evaluation import target_errors
-from .sweeps import PUBLISHED_L0_LAMBDAS, Scorer, _check_grid, hard_concrete_grid
-from .targets import prepare
+from .estimators.sparse import SparseCalibrator
+from .experiment.methods import METHODS, method_label
+from .experiment.sweeps import PUBLISHED_L0_LAMBDAS, CalibrationTask, check_grid, hard_concrete_grid
+from .problem.gates import BETA, GAMMA, ZETA, expected_l0, gate_density, gate_prob_one, gate_prob_zero
+from .problem.nnlasso import alpha_grid, lambda_max
+from .problem.scoring import ACTIVE_TOL, target_table
+from .problem.system import prepare
+from .solvers.path import nn_lasso_path
 
 __all__ = [
     "PenaltyPath",
@@ -51,10 +53,21 @@ _PCT = FuncFormatter(lambda v, _: f"{v:.0%}")
 class PenaltyPath:
     """Fits precomputed along a penalty grid, for a slider to index.
 
-    ``table`` has one row per fit (``penalty``, ``seed``, ``n_active``,
-    ``train_error``, ``test_error``, ``total_weight``, ... as
-    :class:`reweightkit.sweeps.Scorer` scores them) and ``weights[i]`` is row
-    ``i``'s weight vector.  ``penalties`` lists the grid in slider order.
+    Parameters
+    ----------
+    method : str
+        Method name (``"l1"`` or ``"hardconcrete"``).
+    param : str
+        The grid parameter, and the ``table`` column holding it (``"alpha"`` or ``"lambda_l0"``).
+    table : DataFrame
+        One row per fit (``param``, ``seed``, ``n_active``, ``train_error``,
+        ``test_error``, ``total_weight``, ... as :class:`reweightkit.Scorer` scores them).
+    weights : ndarray, shape (n_fits, n)
+        ``weights[i]`` is row ``i``'s weight vector.
+    design : ndarray, shape (n,)
+        Design weights.
+    history : DataFrame or None
+        Training curves (Hard Concrete).
     """
 
     method: str
@@ -66,46 +79,107 @@ class PenaltyPath:
 
     @property
     def penalties(self) -> list[float]:
-        return list(dict.fromkeys(self.table["penalty"].tolist()))
+        """The grid values, in slider order."""
+        return list(dict.fromkeys(self.table[self.param].tolist()))
 
     def rows(self, index: int) -> pd.DataFrame:
-        """The fits (one per seed) at grid point ``index``."""
+        """The fits (one per seed) at grid point ``index``.
+
+        Parameters
+        ----------
+        index : int
+            Grid position.
+
+        Returns
+        -------
+        DataFrame
+            Rows of ``table``.
+        """
         if not 0 <= index < len(self.penalties):
             raise IndexError(f"grid index {index} out of range: the path has {len(self.penalties)} points")
-        return self.table[self.table["penalty"] == self.penalties[index]]
+        return self.table[self.table[self.param] == self.penalties[index]]
 
 
-def l1_path(df, train_marginal, train_continuous=None, test_marginal=None, test_continuous=None, *, alphas=None,
-            tol=1e-8, weight_col="weight") -> PenaltyPath:
-    """A certified, warm-started L1 path over ``alphas`` (fractions of lambda_max, default 25 from 0.9 to 1e-3).
+def _task(data, train_marginal, train_continuous, test_marginal, test_continuous, weight_col):
+    if isinstance(data, CalibrationTask):
+        return data
+    return CalibrationTask.from_targets(data, train_marginal, train_continuous, test_marginal, test_continuous,
+                                        weight_col)
 
-    ``penalty`` is ``alpha``; the table also has ``lambda``, ``rel_gap`` and ``n_iter``.
+
+def l1_path(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None, *,
+            alphas=None, tol=1e-8, weight_col="weight") -> PenaltyPath:
+    """A certified, warm-started L1 path over ``alphas``, for a slider.
+
+    Parameters
+    ----------
+    data : DataFrame or CalibrationTask
+        Microdata (with the targets below) or a prepared task.
+    train_marginal, train_continuous : dict, optional
+        Train targets.
+    test_marginal, test_continuous : dict, optional
+        Held-out targets.
+    alphas : array-like, optional
+        Fractions of lambda_max (default :func:`reweightkit.alpha_grid`).
+    tol : float, default 1e-8
+        Relative duality gap of every fit.
+    weight_col : str or None, default "weight"
+        Design weights.
+
+    Returns
+    -------
+    PenaltyPath
+        ``param`` is ``"alpha"``; the table also has ``lambda``, ``rel_gap`` and ``n_iter``.
     """
-    alphas = _check_grid("alpha", np.geomspace(0.9, 1e-3, 25) if alphas is None else alphas)
-    prob = prepare(df, train_marginal, train_continuous, weight_col)
+    alphas = check_grid("alpha", alpha_grid() if alphas is None else alphas)
+    task = _task(data, train_marginal, train_continuous, test_marginal, test_continuous, weight_col)
+    prob = task.problem
     lam_max = lambda_max(prob.At_rec, prob.b_t)
     path = nn_lasso_path(prob.At_rec, prob.b_t, lambdas=lam_max * alphas, w0=prob.w0, tol=tol)
-    scorer = Scorer(df, train_marginal, train_continuous, test_marginal, test_continuous)
-    rows = [scorer.score(s.w, penalty=float(a), seed=0, **{"lambda": s.lam}, rel_gap=s.rel_gap, n_iter=s.n_iter,
-                         converged=s.converged)
+    rows = [task.scorer.score(s.w, alpha=float(a), seed=0, **{"lambda": s.lam}, rel_gap=s.rel_gap, n_iter=s.n_iter,
+                              converged=s.converged)
             for a, s in zip(alphas, path["solutions"])]
-    return PenaltyPath("L1", "alpha", pd.DataFrame(rows), np.array([s.w for s in path["solutions"]]), prob.d)
+    return PenaltyPath("l1", "alpha", pd.DataFrame(rows), np.array([s.w for s in path["solutions"]]), prob.d)
 
 
-def hard_concrete_path(df, train_marginal, train_continuous=None, test_marginal=None, test_continuous=None, *,
-                       lambdas=PUBLISHED_L0_LAMBDAS, seeds=(0,), epochs=2000, lr=0.1, history_every=50,
+def hard_concrete_path(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None,
+                       *, lambdas=PUBLISHED_L0_LAMBDAS, seeds=(0,), epochs=2000, lr=0.1, history_every=50,
                        weight_col="weight") -> PenaltyPath:
-    """Hard Concrete fits for every (lambda_l0, seed), trained as one batched computation.
+    """Hard Concrete fits for every (lambda_l0, seed), trained as one batched computation, for a slider.
 
-    ``penalty`` is ``lambda_l0``; ``history`` holds the training curves
-    (``replica`` = row of ``table``).
+    Parameters
+    ----------
+    data : DataFrame or CalibrationTask
+        Microdata (with the targets below) or a prepared task.
+    train_marginal, train_continuous : dict, optional
+        Train targets.
+    test_marginal, test_continuous : dict, optional
+        Held-out targets.
+    lambdas : array-like, default PUBLISHED_L0_LAMBDAS
+        The lambda_l0 grid.
+    seeds : iterable of int, default (0,)
+        Seeds per lambda.
+    epochs : int, default 2000
+        Adam steps.
+    lr : float, default 0.1
+        Adam learning rate.
+    history_every : int, default 50
+        Epochs between history rows.
+    weight_col : str or None, default "weight"
+        Design weights.
+
+    Returns
+    -------
+    PenaltyPath
+        ``param`` is ``"lambda_l0"``; ``history`` holds the training curves
+        (``replica`` = row of ``table``).
     """
-    prob, lam_k, _, seed_k, out = hard_concrete_grid(df, train_marginal, train_continuous, lambdas, seeds, weight_col,
-                                                     epochs=epochs, lr=lr, history_every=history_every)
-    scorer = Scorer(df, train_marginal, train_continuous, test_marginal, test_continuous)
-    rows = [scorer.score(w, penalty=float(lam), seed=s) for w, lam, s in zip(out["weights"], lam_k, seed_k)]
-    return PenaltyPath("HardConcrete", "lambda_l0", pd.DataFrame(rows), np.asarray(out["weights"]), prob.d,
-                       history=out["history"])
+    task = _task(data, train_marginal, train_continuous, test_marginal, test_continuous, weight_col)
+    lam_k, _, seed_k, out = hard_concrete_grid(task.problem, lambdas, seeds, epochs=epochs, lr=lr,
+                                               history_every=history_every)
+    rows = [task.scorer.score(w, lambda_l0=float(lam), seed=s) for w, lam, s in zip(out["weights"], lam_k, seed_k)]
+    return PenaltyPath("hardconcrete", "lambda_l0", pd.DataFrame(rows), np.asarray(out["weights"]),
+                       task.problem.d, history=out["history"])
 
 
 def _fmt_penalty(param, v):
@@ -118,6 +192,20 @@ def render_path_state(path: PenaltyPath, index: int):
     Left: histogram of the non-zero weights relative to the design weights
     (log scale).  Right: active records against train and held-out error along
     the whole path (mean over seeds), the current point ringed.
+
+    Parameters
+    ----------
+    path : PenaltyPath
+        The precomputed fits.
+    index : int
+        Grid position.
+
+    Returns
+    -------
+    html : str
+        The summary.
+    fig : matplotlib.figure.Figure
+        The picture.
     """
     rows = path.rows(index)
     first = rows.index[0]
@@ -126,24 +214,24 @@ def render_path_state(path: PenaltyPath, index: int):
     seeds = len(rows)
     spread = (f" (seeds: {int(rows.n_active.min())}&ndash;{int(rows.n_active.max())} active, held-out "
               f"{rows.test_error.min():.1%}&ndash;{rows.test_error.max():.1%})" if seeds > 1 else "")
-    html = (f"<b>{path.method}, {_fmt_penalty(path.param, path.penalties[index])}</b>: "
+    html = (f"<b>{method_label(path.method)}, {_fmt_penalty(path.param, path.penalties[index])}</b>: "
             f"active records <span class=\"rk-active\">{int(r.n_active)}</span> of {w.size}; "
             f"train error {r.train_error:.2%}; held-out error {r.test_error:.2%}; "
             f"total weight {r.total_weight:,.0f}{spread}")
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    act = w > 0
+    act = w > ACTIVE_TOL
     if act.any():
         ratio = w[act] / path.design[act]
         bins = np.geomspace(max(ratio.min(), 1e-6) * 0.99, ratio.max() * 1.01 + 1e-12, 40)
-        ax1.hist(ratio, bins=bins, color="#2ca02c" if path.method == "L1" else "#1f77b4")
+        ax1.hist(ratio, bins=bins, color=METHODS[path.method].style[1])
         ax1.set_xscale("log")
     else:
         ax1.text(0.5, 0.5, "all weights are zero", ha="center", va="center", transform=ax1.transAxes)
     ax1.set_xlabel("weight / design weight (active records)")
     ax1.set_ylabel("records")
     ax1.set_title(f"{int(r.n_active)} active records")
-    g = path.table.groupby("penalty", sort=False)[["n_active", "train_error", "test_error"]].mean()
+    g = path.table.groupby(path.param, sort=False)[["n_active", "train_error", "test_error"]].mean()
     x = np.maximum(g["n_active"], 0.8)
     ax2.plot(x, g["train_error"], "o-", ms=3, label="train")
     ax2.plot(x, g["test_error"], "s-", ms=3, label="held-out")
@@ -180,18 +268,60 @@ def _move_target(marginal, continuous, target, factor):
 def moved_target_fit(df, marginal, continuous, target, factor, *, alpha=0.01, weight_col="weight"):
     """Calibrate (L1, ``alpha``) with target ``target`` (e.g. ``"age_group=65+"``) multiplied by ``factor``.
 
-    Returns a dict: ``weights``, ``table`` (per-target errors against the moved
-    targets), ``n_active``, ``marginal`` and ``continuous`` (the moved targets).
+    Parameters
+    ----------
+    df : DataFrame
+        Microdata.
+    marginal, continuous : dict or None
+        The targets (never modified).
+    target : str
+        Name of the moved target (``"column=category"`` or ``"column"``).
+    factor : float
+        Multiplier (> 0).
+    alpha : float, default 0.01
+        L1 penalty as a fraction of lambda_max.
+    weight_col : str, default "weight"
+        Design weights.
+
+    Returns
+    -------
+    dict
+        ``weights``, ``table`` (per-target errors against the moved targets),
+        ``n_active``, ``marginal`` and ``continuous`` (the moved targets), ``calibrator``.
     """
     m2, c2 = _move_target(marginal, continuous, target, factor)
-    cal = SparseCalibrator(alpha=alpha).fit(df, m2, c2, weight_col)
-    table = target_errors(df, cal.weights_, m2, c2)
-    return {"weights": cal.weights_, "table": table, "n_active": int(np.count_nonzero(cal.weights_ > 0)),
+    problem = prepare(df, m2, c2, weight_col)
+    cal = SparseCalibrator(alpha=alpha).fit(problem)
+    table = target_table(problem.system, cal.weights_)
+    return {"weights": cal.weights_, "table": table, "n_active": cal.n_active_,
             "marginal": m2, "continuous": c2, "calibrator": cal}
 
 
 def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01, weight_col="weight"):
-    """Summary and figure after moving one target: per-target relative errors and the weights."""
+    """Summary and figure after moving one target: per-target relative errors and the weights.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Microdata.
+    marginal, continuous : dict or None
+        The targets (never modified).
+    target : str
+        Name of the moved target (``"column=category"`` or ``"column"``).
+    factor : float
+        Multiplier (> 0).
+    alpha : float, default 0.01
+        L1 penalty as a fraction of lambda_max.
+    weight_col : str, default "weight"
+        Design weights.
+
+    Returns
+    -------
+    html : str
+        The summary.
+    fig : matplotlib.figure.Figure
+        The picture.
+    """
     fit = moved_target_fit(df, marginal, continuous, target, factor, alpha=alpha, weight_col=weight_col)
     t = fit["table"]
     html = (f"<b>{target} &times; {factor:.2f}</b>: active records <span class=\"rk-active\">{fit['n_active']}</span>"
@@ -207,7 +337,7 @@ def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01,
     ax1.set_title("per-target errors (moved target in red)")
     w = fit["weights"]
     d = np.asarray(df[weight_col], dtype=float)
-    act = w > 0
+    act = w > ACTIVE_TOL
     ax2.scatter(d[act], w[act], s=4, alpha=0.5)
     ax2.set_xlabel("design weight")
     ax2.set_ylabel("calibrated weight")
@@ -216,7 +346,22 @@ def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01,
 
 
 def render_gate(log_alpha=0.0, beta=BETA, gamma=GAMMA, zeta=ZETA):
-    """Density of the Hard Concrete gate on (0, 1) and its two atoms, with P(z = 0) and the expected-L0 penalty."""
+    """Density of the Hard Concrete gate on (0, 1) and its two atoms, with P(z = 0) and the expected-L0 penalty.
+
+    Parameters
+    ----------
+    log_alpha : float, default 0.0
+        Gate location.
+    beta, gamma, zeta : float
+        Temperature and stretch interval (l0-python's defaults).
+
+    Returns
+    -------
+    html : str
+        The summary.
+    fig : matplotlib.figure.Figure
+        The picture.
+    """
     x = np.linspace(1e-4, 1 - 1e-4, 400)
     p0, p1 = float(gate_prob_zero(log_alpha, beta, gamma, zeta)), float(gate_prob_one(log_alpha, beta, gamma, zeta))
     pen = float(expected_l0(log_alpha, beta, gamma, zeta))
@@ -262,7 +407,19 @@ def _explorer(render, sliders: dict):
 
 
 def path_explorer(path: PenaltyPath, index: int = 0):
-    """A slider over the precomputed grid of ``path``; shows :func:`render_path_state`."""
+    """A slider over the precomputed grid of ``path``; shows :func:`render_path_state`.
+
+    Parameters
+    ----------
+    path : PenaltyPath
+        The precomputed fits.
+    index : int, default 0
+        Initial grid position.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
     import ipywidgets as widgets
 
     options = [(f"{p:.3g}", i) for i, p in enumerate(path.penalties)]
@@ -272,7 +429,27 @@ def path_explorer(path: PenaltyPath, index: int = 0):
 
 
 def moved_target_explorer(df, marginal, continuous, target, *, factors=(0.5, 1.5), alpha=0.01, weight_col="weight"):
-    """A slider multiplying one target by a factor; refits L1 on release (``continuous_update=False``)."""
+    """A slider multiplying one target by a factor; refits L1 on release (``continuous_update=False``).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Microdata.
+    marginal, continuous : dict or None
+        The targets (never modified).
+    target : str
+        Name of the moved target (``"column=category"`` or ``"column"``).
+    factors : tuple of float, default (0.5, 1.5)
+        Slider range.
+    alpha : float, default 0.01
+        L1 penalty as a fraction of lambda_max.
+    weight_col : str, default "weight"
+        Design weights.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
     import ipywidgets as widgets
 
     slider = widgets.FloatSlider(value=1.0, min=factors[0], max=factors[1], step=0.05, description="factor",
@@ -282,7 +459,12 @@ def moved_target_explorer(df, marginal, continuous, target, *, factors=(0.5, 1.5
 
 
 def gate_explorer():
-    """Sliders for log alpha, beta, gamma and zeta of the Hard Concrete gate (fast: closed forms)."""
+    """Sliders for log alpha, beta, gamma and zeta of the Hard Concrete gate (fast: closed forms).
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
     import ipywidgets as widgets
 
     sliders = {

@@ -39,7 +39,7 @@ def _pyproject_packages():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(meta["dependencies"])
     for extra, deps in meta["optional-dependencies"].items():
-        if extra in ("e2e", "bench"):  # browser-test driver and benchmark peers: not part of Binder
+        if extra in ("e2e", "bench", "dev"):  # browser-test driver, benchmark peers, code checks: not part of Binder
             continue
         reqs += [d for d in deps if not d.startswith("reweightkit")]
     return {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower() for r in reqs}

@@ -4,8 +4,8 @@ import pytest
 
 torch = pytest.importorskip("torch")  # the [l0] extra; CI installs it, so this never skips there
 
-import reweightkit as rk
-from reweightkit.hardconcrete import train_hard_concrete, train_with_l0_python
+import reweightkit as rk  # noqa: E402 (after the importorskip)
+from reweightkit import train_hard_concrete, train_with_l0_python  # noqa: E402
 
 FAST = dict(epochs=150)
 

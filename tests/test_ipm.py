@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 import reweightkit as rk
-from reweightkit.ipm import ipm
-from reweightkit.l1 import duality_gap, fista, kkt_residual, lambda_max, nn_lasso_path, objective
+from reweightkit import duality_gap, fista, ipm, kkt_residual, lambda_max, nn_lasso_path, objective
 
 from .conftest import random_problem
 
@@ -78,7 +77,7 @@ def test_ipm_at_and_above_lambda_max_and_bad_solver(published):
     assert all(not s.w.any() for s in path["solutions"])
     near = ipm(p.At_rec, p.b_t, 0.999 * lm, p.w0)
     assert near.converged and near.w.sum() > 0
-    with pytest.raises(ValueError, match="solver must be 'fista' or 'ipm'"):
+    with pytest.raises(ValueError, match="solver must be one of 'fista', 'ipm'"):
         rk.SparseCalibrator(alpha=0.1, solver="newton").fit(df, tm, tc)
     with pytest.raises(ValueError, match="solver must be"):
         nn_lasso_path(p.At_rec, p.b_t, solver="cd")

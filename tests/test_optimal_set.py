@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import reweightkit as rk
-from reweightkit.l1 import objective
+from reweightkit import objective
 
 from .conftest import random_problem
 

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 import reweightkit as rk
+from reweightkit import COLUMNS, Scorer
 from reweightkit.cli import main
-from reweightkit.sweeps import COLUMNS, Scorer
 
 
 def test_published_example_reproduces_published_targets(published):
@@ -56,20 +56,21 @@ def test_sweeps_return_documented_columns(published):
     res = rk.run_comparison(df, tm, tc, hm, alphas=[0.5, 0.05], l1_lambdas=[0.0, 0.01], l0_lambdas=[1e-5, 1e-3],
                             sizes=[2000, 100], seeds=[0, 1], epochs=30)
     assert list(res.columns[: len(COLUMNS)]) == COLUMNS
-    assert set(res["method"]) == {"L1", "L1 relaxed", "L1 (published lambda grid)", "HardConcrete",
-                                  "Subsample+rake", "Rake (all records)"}
-    assert (res["method"] == "HardConcrete").sum() == 4
+    assert set(res["method"]) == set(rk.METHODS) == {"l1", "l1-relaxed", "l1-published", "hardconcrete",
+                                                     "subsample", "dense"}
+    assert (res["method"] == "hardconcrete").sum() == 4
     s = rk.summarize(res)
-    hc = s[(s["method"] == "HardConcrete") & (s["penalty"] == 1e-5)].iloc[0]
-    rows = res[(res["method"] == "HardConcrete") & (res["penalty"] == 1e-5)]
+    hc = s[(s["method"] == "hardconcrete") & (s["lambda_l0"] == 1e-5)].iloc[0]
+    assert hc["param"] == "lambda_l0"
+    rows = res[(res["method"] == "hardconcrete") & (res["lambda_l0"] == 1e-5)]
     assert hc["test_error"] == pytest.approx(rows["test_error"].mean())
     assert hc["test_error_se"] == pytest.approx(rows["test_error"].std(ddof=1) / np.sqrt(2))
     # the published lambda grid's L1 at lambda = 0.01 > lambda_max is all zeros
-    pub = res[(res["method"] == "L1 (published lambda grid)") & (res["penalty"] == 0.01)].iloc[0]
+    pub = res[(res["method"] == "l1-published") & (res["lambda"] == 0.01)].iloc[0]
     assert pub["n_active"] == 0 and pub["test_error"] == 1.0
     # scores agree with the evaluation module
     w = rk.SparseCalibrator(alpha=0.05).fit(df, tm, tc).weights_
-    row = Scorer(df, tm, tc, hm).score(w)
+    row = Scorer(rk.build_system(df, tm, tc), rk.build_system(df, hm)).score(w)
     assert row["test_error"] == pytest.approx(rk.mean_relative_error(df, w, hm))
 
 
@@ -101,9 +102,7 @@ def test_plot_helpers_return_axes(published):
     s = rk.summarize(res)
     assert rk.plot_frontier(s).get_xscale() == "log"
     assert rk.plot_train_test(s) is not None
-    from reweightkit.cli import runtime_table
-
-    assert rk.plot_runtime(runtime_table(res)) is not None
+    assert rk.plot_runtime(rk.runtime_table(res)) is not None
 
 
 def test_cli_quick_writes_all_four_files(tmp_path, capsys):
@@ -111,7 +110,7 @@ def test_cli_quick_writes_all_four_files(tmp_path, capsys):
     for f in ["frontier.png", "frontier.csv", "summary.csv", "runtime.csv"]:
         assert (tmp_path / f).stat().st_size > 0
     out = capsys.readouterr().out
-    assert "wall time" in out and "HardConcrete" in out
+    assert "wall time" in out and "hardconcrete" in out
     res = pd.read_csv(tmp_path / "frontier.csv")
     assert set(COLUMNS) <= set(res.columns)
 

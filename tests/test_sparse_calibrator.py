@@ -3,7 +3,7 @@ import pytest
 import scipy.optimize
 
 import reweightkit as rk
-from reweightkit.l1 import duality_gap, kkt_residual, objective
+from reweightkit import duality_gap, kkt_residual, objective
 
 from .conftest import random_problem
 
@@ -157,8 +157,8 @@ def test_max_iter_warns_with_gap_and_tol(published):
     [
         ({}, ValueError, "exactly one"),
         ({"sparsity_weight": 0.1, "alpha": 0.1}, ValueError, "exactly one"),
-        ({"alpha": 0.0}, ValueError, r"alpha must be in \(0, 1\]"),
-        ({"alpha": 1.5}, ValueError, r"alpha must be in \(0, 1\]"),
+        ({"alpha": 0.0}, ValueError, r"alpha must be None or a finite real number in \(0, 1\]"),
+        ({"alpha": 1.5}, ValueError, r"alpha must be None or a finite real number in \(0, 1\]"),
         ({"alpha": float("nan")}, ValueError, "alpha"),
         ({"sparsity_weight": -1.0}, ValueError, "sparsity_weight"),
         ({"sparsity_weight": "big"}, TypeError, "sparsity_weight"),
@@ -173,12 +173,10 @@ def test_bad_penalties(published, kw, exc, pattern):
 def test_relaxed_refit_on_a_vertex_support_that_cannot_fit_exactly(published):
     """At alpha = 0.1 the vertex support cannot meet every target with w >= 0: the refit is an
     NNLS with a residual, solved exactly (active set) and flagged converged by its KKT residual."""
-    from reweightkit.l1 import relaxed_refit
-
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
     vert = rk.SparseCalibrator(alpha=0.1, solution="vertex").fit(df, tm, tc)
-    w, sol = relaxed_refit(p.At_rec, p.b_t, vert.weights_)
+    w, sol = rk.relaxed_refit(p.At_rec, p.b_t, vert.weights_)
     assert sol.converged and sol.kkt <= 1e-9
     assert set(np.flatnonzero(w)) <= set(np.flatnonzero(vert.weights_))
     r_plain = p.b_t - p.At_rec.T @ vert.weights_

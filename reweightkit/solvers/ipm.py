@@ -1,6 +1,6 @@
 r"""A primal-dual interior-point solver for the NN-LASSO whose Newton systems are m x m.
 
-The problem of :mod:`reweightkit.l1` is the convex QP
+The problem of :mod:`reweightkit.problem.nnlasso` is the convex QP
 
 .. math::
 
@@ -26,11 +26,11 @@ The ``I`` comes from ``u``: the m x m matrix is positive definite whatever the t
 so linearly dependent targets (two complete margins both sum to the population) need no
 special treatment.
 
-Stopping uses the **same certificate as FISTA** (:func:`reweightkit.l1.duality_gap`:
+Stopping uses the **same certificate as FISTA** (:func:`reweightkit.problem.nnlasso.duality_gap`:
 a feasible dual point built from the residual), computed from the weights alone.
 
 Which optimal point?  Interior-point iterates converge to the *analytic centre* of the
-optimal set (see :mod:`reweightkit.optimal_set`): every record that some optimal
+optimal set (see :mod:`reweightkit.solvers.optimal_set`): every record that some optimal
 solution uses keeps a positive weight.  Records that no optimal solution uses tend to
 zero with ``mu``; at the end they are set to exactly zero when that keeps the
 certificate within ``tol`` (``clean=True``).  For the sparsest optimal solution, use
@@ -45,7 +45,9 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from .l1 import GAP_FLOOR, ConvergenceWarning, L1Solution, _dual_value, duality_gap
+from ..exceptions import ConvergenceWarning
+from ..problem.nnlasso import GAP_FLOOR, L1Solution, dual_value, duality_gap
+from ..problem.system import scaled_start
 
 __all__ = ["ipm", "Gram"]
 
@@ -151,14 +153,20 @@ def ipm(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=200, warn=True, clean=True
     Parameters
     ----------
     At_rec : csr_matrix, shape (n, m)
-        ``A~'`` record-major (as everywhere in :mod:`reweightkit.l1`).
+        ``A~'`` record-major (as everywhere in :mod:`reweightkit.problem.nnlasso`).
     b_t : ndarray, shape (m,)
+        ``b_tilde = sign(b)``.
     lam : float, >= 0
+        Penalty.
     w0 : ndarray, shape (n,), optional
         Starting weights, pushed into the interior (``+ 0.1 * mean(w0)``): a previous
         solution along a path saves iterations.  Default: ones, scaled to fit ``b~``.
-    tol : float
+    tol : float, default 1e-8
         Stop once the relative duality gap (FISTA's certificate) is ``<= tol``.
+    max_iter : int, default 200
+        Iterations before returning the best iterate (with a warning).
+    warn : bool, default True
+        Warn (:class:`~reweightkit.ConvergenceWarning`) when the certificate is not met.
     clean : bool
         Set weights that tend to zero (below ``ZERO_RTOL * max(w)`` with a positive
         gradient) to exactly zero at the end, if the certificate still holds.
@@ -170,16 +178,14 @@ def ipm(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=200, warn=True, clean=True
     Returns
     -------
     L1Solution
+        Weights, objective, gap, iterations and ``converged``.
     """
     At_rec = sp.csr_matrix(At_rec)
     n, m = At_rec.shape
-    A = At_rec.T  # m x n (CSC view of the same arrays)
     b_t = np.asarray(b_t, dtype=float)
     floor = GAP_FLOOR * 0.5 * float(b_t @ b_t)
     if w0 is None:
-        w0 = np.ones(n)
-        z = A @ w0
-        w0 = w0 * max(float(z @ b_t), 1e-300) / max(float(z @ z), 1e-300)
+        w0 = scaled_start(At_rec, b_t)
     w0 = np.asarray(w0, dtype=float)
     scale = float(np.mean(w0)) if np.any(w0 > 0) else 1.0
     w = np.maximum(w0, 0.0) + 0.1 * scale  # strictly interior
@@ -194,7 +200,7 @@ def ipm(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=200, warn=True, clean=True
     eye = np.eye(m)
     while True:
         p = 0.5 * float(r @ r) + lam * float(w.sum())
-        gap = max(0.0, p - _dual_value(r, g_r, b_t, lam))
+        gap = max(0.0, p - dual_value(r, g_r, b_t, lam))
         rel = gap / max(p, floor)
         mu = float(w @ s) / n
         if callback is not None:
@@ -215,16 +221,17 @@ def ipm(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=200, warn=True, clean=True
         except np.linalg.LinAlgError:  # pragma: no cover - I + PSD is SPD; only rounding can break it
             chol = scipy.linalg.cho_factor(M + 1e-12 * np.trace(M) / m * eye, lower=True, check_finite=False)
 
+        # solve and newton close over this iteration's d and chol and are called only within it
         def solve(h):
-            v = d * h
-            zz = scipy.linalg.cho_solve(chol, Av(v), check_finite=False)
-            return v - d * Atv(zz)
+            v = d * h  # noqa: B023
+            zz = scipy.linalg.cho_solve(chol, Av(v), check_finite=False)  # noqa: B023
+            return v - d * Atv(zz)  # noqa: B023
 
         def newton(h):
             # (A~'A~ + D^-1) x = h by Woodbury, plus one step of iterative refinement: near the
             # optimum D spans many orders of magnitude and the subtraction loses digits
             x = solve(h)
-            return x + solve(h - Atv(Av(x)) - x / d)
+            return x + solve(h - Atv(Av(x)) - x / d)  # noqa: B023
 
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             step = _mehrotra_step(w, s, g, newton, n)

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import math
+from numbers import Integral, Real
 
 import numpy as np
 
-from .hardconcrete import train_hard_concrete, train_with_l0_python
-from .targets import prepare
+from .._validation import MAX_SEED, Interval, Options
+from ..solvers.hardconcrete import train_hard_concrete, train_with_l0_python
+from .base import BaseCalibrator
 
 __all__ = ["HardConcreteCalibrator"]
 
 
-def _check_positive(name, value, integer=False, allow_zero=False):
-    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
-    if isinstance(value, bool) or not ok_type:
-        raise TypeError(f"{name} must be a{'n integer' if integer else ' number'}, got {value!r}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value!r}")
-
-
-class HardConcreteCalibrator:
+class HardConcreteCalibrator(BaseCalibrator):
     r"""Sparse calibration with Hard Concrete (L0) gates, through l0-python's model.
 
     Minimises, by Adam on sampled gates,
@@ -44,17 +37,20 @@ class HardConcreteCalibrator:
     lambda_l0 : float, default 1e-5
         Penalty on the expected number of open gates.
     epochs : int, default 2000
+        Adam steps (one gate sample each).
     lr : float, default 0.1
         Adam learning rate.
     init_keep_prob : float in (0, 1), default 0.99
         Initial probability that a gate is open.
     lambda_l2 : float, default 0.0
+        Penalty on the squared weights.
     seed : int or None, default None
         Seeds every random draw (initial ``log_alpha`` jitter and gate
         noise) without touching torch's global generator.  ``None`` draws
         from torch's global generator as l0-python does, so a
         ``torch.manual_seed(...)`` before ``fit`` still makes runs repeatable.
     device : str, default "cpu"
+        Torch device.
     verbose : bool, default False
         Show a tqdm progress bar with the current loss and active count.
     engine : {"batched", "l0"}, default "batched"
@@ -63,16 +59,22 @@ class HardConcreteCalibrator:
         reproduces l0-python's weights bitwise for the same seed on CPU
         (tested) and is faster.
     history_every : int, default 50
+        Epochs between two rows of ``history_``.
 
     Attributes
     ----------
-    weights_ : ndarray (n_records,), float64; exact zeros where the gate is closed
+    weights_ : ndarray (n_records,), float64
+        Exact zeros where the deterministic gate is closed.
     n_active_ : int
+        Active records (weight > 1e-9, see :func:`reweightkit.n_active`).
     history_ : DataFrame
         Every ``history_every`` epochs: ``loss``, ``data_loss`` (with the
         sampled gates), ``expected_active`` (the expected-L0 term),
         ``max_rel_error`` and ``n_active`` (deterministic gates).
     seconds_ : float
+        Training time.
+    target_names_ : list of str
+        Target names, in the system's order.
     """
 
     def __init__(self, lambda_l0=1e-5, *, epochs=2000, lr=0.1, init_keep_prob=0.99, lambda_l2=0.0, seed=None,
@@ -88,38 +90,26 @@ class HardConcreteCalibrator:
         self.engine = engine
         self.history_every = history_every
 
-    def _validate(self):
-        _check_positive("lambda_l0", self.lambda_l0, allow_zero=True)
-        _check_positive("epochs", self.epochs, integer=True)
-        _check_positive("lr", self.lr)
-        _check_positive("lambda_l2", self.lambda_l2, allow_zero=True)
-        _check_positive("history_every", self.history_every, integer=True)
-        _check_positive("init_keep_prob", self.init_keep_prob)
-        if not 0 < self.init_keep_prob < 1:
-            raise ValueError(f"init_keep_prob must be in (0, 1), got {self.init_keep_prob!r}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))):
-            raise TypeError(f"seed must be an int or None, got {self.seed!r}")
-        if self.engine not in ("batched", "l0"):
-            raise ValueError(f"engine must be 'batched' or 'l0', got {self.engine!r}")
+    _parameter_constraints = {
+        "lambda_l0": [Interval(Real, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "init_keep_prob": [Interval(Real, 0, 1, closed="neither")],
+        "lambda_l2": [Interval(Real, 0, None, closed="left")],
+        "seed": [None, Interval(Integral, 0, MAX_SEED)],
+        "verbose": ["boolean"],
+        "engine": [Options({"batched", "l0"})],
+        "history_every": [Interval(Integral, 1, None)],
+    }
 
-    def fit(self, df, marginal_targets, continuous_targets=None, weight_col="weight"):
-        """Fit gates and weights to the targets; returns ``self``.
-
-        The starting weights are the design weights (``weight_col``, ones if
-        absent) scaled as in :class:`SparseCalibrator`.
-        """
-        self._validate()
-        prob = prepare(df, marginal_targets, continuous_targets, weight_col)
+    def _fit_problem(self, problem, previous_weights):
         common = dict(epochs=self.epochs, lr=self.lr, init_keep_prob=self.init_keep_prob,
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
         if self.engine == "l0":
-            out = train_with_l0_python(prob.At_rec, prob.b_t, prob.w0, self.lambda_l0, self.seed, **common)
+            out = train_with_l0_python(problem.At_rec, problem.b_t, problem.w0, self.lambda_l0, self.seed, **common)
         else:
-            out = train_hard_concrete(prob.At_rec, prob.b_t, prob.w0, [self.lambda_l0],
+            out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, [self.lambda_l0],
                                       None if self.seed is None else [self.seed], verbose=self.verbose, **common)
         self.weights_ = np.ascontiguousarray(out["weights"][0], dtype=np.float64)
-        self.n_active_ = int(np.count_nonzero(self.weights_ > 0))
         self.history_ = out["history"].drop(columns="replica")
         self.seconds_ = out["seconds"]
-        self.target_names_ = list(prob.system.names)
-        return self

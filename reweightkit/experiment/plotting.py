@@ -6,16 +6,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
+from .methods import METHODS, method_label
+
 __all__ = ["plot_frontier", "plot_train_test", "plot_runtime"]
 
-_STYLE = {
-    "L1": ("s-", "#2ca02c"),
-    "L1 relaxed": ("D-", "#17becf"),
-    "L1 (published lambda grid)": ("x:", "#7f7f7f"),
-    "HardConcrete": ("o-", "#1f77b4"),
-    "Subsample+rake": ("^-", "#d62728"),
-    "Rake (all records)": ("*", "#000000"),
-}
+
+def _style(method):
+    m = METHODS.get(method)
+    return m.style if m is not None else ("o-", None)
 
 
 def _ax(ax):
@@ -25,23 +23,40 @@ def _ax(ax):
 
 
 def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-out error"):
-    """Frontier: x = mean active records (log), y = mean error, error bars = standard error across seeds."""
+    """Frontier: x = mean active records (log), y = mean error, error bars = standard error across seeds.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`reweightkit.summarize`'s output.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure when omitted).
+    y : str, default "test_error"
+        The error column.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     ax = _ax(ax)
     for method, g in summary.groupby("method", sort=False):
         g = g.sort_values("n_active")
-        fmt, color = _STYLE.get(method, ("o-", None))
+        fmt, color = _style(method)
+        label = method_label(method)
         x = np.maximum(g["n_active"], 0.8)  # all-zero fits sit at the left edge
         ax.errorbar(x, g[y], yerr=g.get(f"{y}_se"), fmt=fmt, color=color, capsize=3, markersize=5, lw=1.3,
-                    label=method)
+                    label=label)
         if y == "test_error" and "test_error_min" in g and g["test_error_min"].notna().any():
             # L1's optimum is a set: the held-out error ranges over it; mark the vertex solution too
             h = g[g["test_error_min"].notna()]
             ax.vlines(np.maximum(h["n_active"], 0.8), h["test_error_min"], h["test_error_max"], color=color,
-                      alpha=0.35, lw=4, label=f"{method}: range over the optimal set")
+                      alpha=0.35, lw=4, label=f"{label}: range over the optimal set")
             ax.plot(h["vertex_n_active"], h["vertex_test_error"], "v", color=color, mfc="none",
-                    label=f"{method}: vertex solution")
+                    label=f"{label}: vertex solution")
     ax.set_xscale("log")
-    ax.set_xlabel("Active records (weight > 0)")
+    ax.set_xlabel("Active records (weight > 1e-9)")
     ax.set_ylabel("Held-out error (mean |relative error|)" if y == "test_error" else y)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_ylim(0, None)
@@ -52,11 +67,23 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
 
 
 def plot_train_test(summary, ax=None):
-    """Train error against held-out error, one series per method."""
+    """Train error against held-out error, one series per method.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`reweightkit.summarize`'s output.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure when omitted).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     ax = _ax(ax)
     for method, g in summary.groupby("method", sort=False):
-        fmt, color = _STYLE.get(method, ("o-", None))
-        ax.plot(g["train_error"], g["test_error"], fmt[0], color=color, label=method, alpha=0.8)
+        fmt, color = _style(method)
+        ax.plot(g["train_error"], g["test_error"], fmt[0], color=color, label=method_label(method), alpha=0.8)
     ax.set_xlabel("Train error (mean |relative error|)")
     ax.set_ylabel("Held-out error")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -67,10 +94,23 @@ def plot_train_test(summary, ax=None):
 
 
 def plot_runtime(runtime, ax=None):
-    """Horizontal bars of seconds per fit by method (``runtime`` from :func:`reweightkit.cli.runtime_table`)."""
+    """Horizontal bars of seconds per fit by method.
+
+    Parameters
+    ----------
+    runtime : DataFrame
+        :func:`reweightkit.runtime_table`'s output.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure when omitted).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     ax = _ax(ax)
     r = runtime.sort_values("seconds_per_fit")
-    ax.barh(r["method"], r["seconds_per_fit"], color=[_STYLE.get(m, ("", "#888888"))[1] for m in r["method"]])
+    ax.barh([method_label(m) for m in r["method"]], r["seconds_per_fit"],
+            color=[_style(m)[1] or "#888888" for m in r["method"]])
     ax.set_xscale("log")
     ax.set_xlabel("Seconds per fit (log)")
     ax.grid(True, axis="x", alpha=0.25)

@@ -8,7 +8,10 @@
 
 The relative loss divides every row by ``|b_i|``:
 ``A_tilde = diag(1/|b|) A`` and ``b_tilde = sign(b)`` (all ones, since targets
-must be positive; see :func:`build_system`).
+must be positive; see :func:`build_system`).  :func:`prepare` builds the system
+once, scales it and stores it record-major (``At_rec = A_tilde'``, n x m) with
+the design weights and the start point: the :class:`CalibrationProblem` every
+solver, estimator and sweep takes.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["CalibrationSystem", "build_system", "design_weights"]
+__all__ = ["CalibrationSystem", "CalibrationProblem", "ScaledProblem", "build_system", "design_weights", "prepare",
+           "as_problem", "scaled_start", "margin_cells"]
 
 
 @dataclass(frozen=True)
 class CalibrationSystem:
     """A calibration problem in matrix form.
 
-    Attributes
+    Parameters
     ----------
     A : scipy.sparse.csr_matrix, shape (m, n)
         Raw constraint matrix (counts and totals).
@@ -38,29 +42,63 @@ class CalibrationSystem:
         ``"column=category"`` for count targets, ``"column"`` for totals.
     kinds : list of str, length m
         ``"marginal"`` or ``"continuous"``.
+    families : list, length m
+        The data column each target is about (a margin's rows share it).
+    categories : list, length m
+        The category of each count target (``None`` for totals).
     """
 
     A: sp.csr_matrix
     b: np.ndarray
     names: list
     kinds: list
+    families: list = None
+    categories: list = None
 
     @property
     def n_targets(self) -> int:
+        """Number of targets ``m`` (rows of ``A``)."""
         return self.A.shape[0]
 
     @property
     def n_records(self) -> int:
+        """Number of records ``n`` (columns of ``A``)."""
         return self.A.shape[1]
 
+    def relative(self) -> sp.csr_matrix:
+        """The relative system ``A_tilde = diag(1/|b|) A``.
+
+        Returns
+        -------
+        csr_matrix, shape (m, n)
+            Row ``i`` of ``A_tilde w`` is ``estimate_i / |b_i|``.
+        """
+        return sp.diags(1.0 / np.abs(self.b)).dot(self.A).tocsr()
+
     def scaled(self) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Return ``(A_tilde, b_tilde) = (diag(1/|b|) A, sign(b))``."""
-        scale = 1.0 / np.abs(self.b)
-        A_t = sp.diags(scale).dot(self.A).tocsr()
-        return A_t, np.sign(self.b)
+        """The relative loss's system.
+
+        Returns
+        -------
+        A_tilde : csr_matrix, shape (m, n)
+            ``diag(1/|b|) A`` (see :meth:`relative`).
+        b_tilde : ndarray, shape (m,)
+            ``sign(b)``.
+        """
+        return self.relative(), np.sign(self.b)
 
     def estimates(self, w) -> np.ndarray:
-        """Weighted totals ``A w`` for a weight vector of length n."""
+        """Weighted totals ``A w`` of a weight vector.
+
+        Parameters
+        ----------
+        w : array-like, shape (n,)
+            Weights.
+
+        Returns
+        -------
+        ndarray, shape (m,)
+        """
         return np.asarray(self.A @ np.asarray(w, dtype=float)).ravel()
 
 
@@ -156,7 +194,7 @@ def build_system(df: pd.DataFrame, marginal_targets=None, continuous_targets=Non
 
     n = len(df)
     rows, cols, vals = [], [], []
-    b, names, kinds = [], [], []
+    b, names, kinds, fams, cats_out = [], [], [], [], []
 
     for col, cats in marginal_targets.items():
         s = _column(df, col, "marginal")
@@ -184,6 +222,8 @@ def build_system(df: pd.DataFrame, marginal_targets=None, continuous_targets=Non
             b.append(v)
             names.append(name)
             kinds.append("marginal")
+            fams.append(col)
+            cats_out.append(cat)
 
     for col, value in continuous_targets.items():
         s = _column(df, col, "continuous")
@@ -202,38 +242,42 @@ def build_system(df: pd.DataFrame, marginal_targets=None, continuous_targets=Non
         b.append(v)
         names.append(str(col))
         kinds.append("continuous")
+        fams.append(col)
+        cats_out.append(None)
 
     m = len(b)
     A = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, n), dtype=float
     )
     A.sum_duplicates()
-    return CalibrationSystem(A=A, b=np.asarray(b, dtype=float), names=names, kinds=kinds)
+    return CalibrationSystem(A=A, b=np.asarray(b, dtype=float), names=names, kinds=kinds, families=fams,
+                             categories=cats_out)
 
 
-@dataclass(frozen=True)
-class ScaledProblem:
-    """Everything a solver needs: the system, its relative scaling and a start point.
+def scaled_start(At_rec, b_t, d=None) -> np.ndarray:
+    """The start point ``c d``: design weights times the least-squares constant ``c`` fitting ``A~ (c d) ~= b~``.
 
-    ``At_rec`` is ``A_tilde.T`` as CSR (n x m, record-major), ``b_t`` is
-    ``sign(b)``, ``d`` the design weights and ``w0`` the design weights
-    scaled by one constant so that ``A_tilde w0 ~= b_tilde`` on average
-    (least squares in the constant; deterministic).
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+    d : ndarray, shape (n,), optional
+        Design weights; ones when omitted.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``c d`` with ``c = (z'b~) / (z'z)``, ``z = A~ d``.
+
+    Raises
+    ------
+    ValueError
+        If ``c`` is not finite and positive (the design weights give zero or
+        negative totals for every target).
     """
-
-    system: CalibrationSystem
-    At_rec: sp.csr_matrix
-    b_t: np.ndarray
-    d: np.ndarray
-    w0: np.ndarray
-
-
-def prepare(df, marginal_targets=None, continuous_targets=None, weight_col="weight") -> ScaledProblem:
-    """Validate inputs and build the scaled, record-major problem (see :class:`ScaledProblem`)."""
-    system = build_system(df, marginal_targets, continuous_targets)
-    d = design_weights(df, weight_col)
-    A_t, b_t = system.scaled()
-    At_rec = A_t.T.tocsr()
+    d = np.ones(At_rec.shape[0]) if d is None else np.asarray(d, dtype=float)
     z = At_rec.T @ d
     zz = float(z @ z)
     c = float(z @ b_t) / zz if zz > 0 else 0.0
@@ -242,4 +286,137 @@ def prepare(df, marginal_targets=None, continuous_targets=None, weight_col="weig
             "the design weights give zero or negative weighted totals for every target: "
             "cannot scale them to a starting point"
         )
-    return ScaledProblem(system=system, At_rec=At_rec, b_t=b_t, d=d, w0=d * c)
+    return d * c
+
+
+@dataclass(frozen=True)
+class CalibrationProblem:
+    """A calibration problem prepared once for every solver: the system, its relative scaling and a start point.
+
+    Built by :func:`prepare`; every estimator's ``fit`` and every sweep accepts
+    one in place of a DataFrame and target dicts, so a comparison builds each
+    system once.
+
+    Parameters
+    ----------
+    system : CalibrationSystem
+        The raw system ``A w ~= b`` with target names.
+    At_rec : csr_matrix, shape (n, m)
+        ``A_tilde'`` (record-major: one row per record).
+    b_t : ndarray, shape (m,)
+        ``b_tilde = sign(b)``.
+    d : ndarray, shape (n,)
+        Design weights.
+    w0 : ndarray, shape (n,)
+        The start point :func:`scaled_start` (design weights times one constant).
+    """
+
+    system: CalibrationSystem
+    At_rec: sp.csr_matrix
+    b_t: np.ndarray
+    d: np.ndarray
+    w0: np.ndarray
+
+    @property
+    def n_records(self) -> int:
+        """Number of records ``n``."""
+        return self.At_rec.shape[0]
+
+    @property
+    def n_targets(self) -> int:
+        """Number of targets ``m``."""
+        return self.At_rec.shape[1]
+
+
+ScaledProblem = CalibrationProblem
+"""The former name of :class:`CalibrationProblem`."""
+
+
+def prepare(df, marginal_targets=None, continuous_targets=None, weight_col="weight") -> CalibrationProblem:
+    """Validate inputs and build the scaled, record-major problem once.
+
+    Parameters
+    ----------
+    df : DataFrame, n rows
+        Microdata; never modified.
+    marginal_targets : dict {column: {category: count}}, optional
+        Count targets (see :func:`build_system`).
+    continuous_targets : dict {column: total}, optional
+        Total targets.
+    weight_col : str or None, default "weight"
+        Column of design weights (ones when absent or None).
+
+    Returns
+    -------
+    CalibrationProblem
+        The system, ``A_tilde'`` record-major, ``b_tilde``, design weights and start point.
+    """
+    system = build_system(df, marginal_targets, continuous_targets)
+    d = design_weights(df, weight_col)
+    A_rel, b_t = system.scaled()
+    At_rec = A_rel.T.tocsr()
+    return CalibrationProblem(system=system, At_rec=At_rec, b_t=b_t, d=d, w0=scaled_start(At_rec, b_t, d))
+
+
+def as_problem(data, marginal_targets=None, continuous_targets=None, weight_col="weight") -> CalibrationProblem:
+    """``data`` itself if it is a :class:`CalibrationProblem`, else :func:`prepare` of the DataFrame and targets.
+
+    Parameters
+    ----------
+    data : DataFrame or CalibrationProblem
+        Microdata (with the targets below) or an already prepared problem.
+    marginal_targets, continuous_targets : dict, optional
+        Targets; must be omitted when ``data`` is already prepared.
+    weight_col : str or None, default "weight"
+        Design weight column (DataFrame input only).
+
+    Returns
+    -------
+    CalibrationProblem
+    """
+    if isinstance(data, CalibrationProblem):
+        if marginal_targets is not None or continuous_targets is not None:
+            raise ValueError("data is an already prepared CalibrationProblem: its targets are fixed, so "
+                             "marginal_targets and continuous_targets must be None")
+        return data
+    return prepare(data, marginal_targets, continuous_targets, weight_col)
+
+
+def _sorted(values):
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: order by their text
+        return sorted(values, key=str)
+
+
+def margin_cells(system: CalibrationSystem) -> np.ndarray:
+    """The cross-classification cell of every record by the system's categorical margins.
+
+    Categories are ranked in sorted order within each margin (records in no
+    targeted category of a margin share the rank -1), and cells are numbered in
+    lexicographic order of the ranks: the order of ``DataFrame.groupby(columns,
+    sort=True)`` when the margins are complete.
+
+    Parameters
+    ----------
+    system : CalibrationSystem
+        A system built by :func:`build_system`.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+        Cell number of each record (all zeros when there is no margin).
+    """
+    n = system.n_records
+    fams = system.families or [None] * system.n_targets
+    margins = list(dict.fromkeys(f for f, k in zip(fams, system.kinds) if k == "marginal"))
+    if not margins:
+        return np.zeros(n, dtype=np.int64)
+    ranks = np.full((n, len(margins)), -1, dtype=np.int64)
+    for col, fam in enumerate(margins):
+        rows = [i for i, (f, k) in enumerate(zip(fams, system.kinds)) if f == fam and k == "marginal"]
+        order = {c: r for r, c in enumerate(_sorted([system.categories[i] for i in rows]))}
+        rank_of_row = np.array([order[system.categories[i]] for i in rows], dtype=np.int64)
+        sub = system.A[rows].tocoo()
+        ranks[sub.col, col] = rank_of_row[sub.row]
+    return np.unique(ranks, axis=0, return_inverse=True)[1].ravel()

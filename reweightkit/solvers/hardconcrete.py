@@ -31,82 +31,11 @@ import time
 
 import numpy as np
 import pandas as pd
-import scipy.special
+from tqdm.auto import tqdm
 
-__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "BETA", "GAMMA", "ZETA",
-           "gate_cdf", "gate_density", "gate_prob_zero", "gate_prob_one", "expected_l0", "sample_gates"]
+from ..problem.gates import BETA, EPS, GAMMA, LOG_ALPHA_BOUND, ZETA
 
-BETA, GAMMA, ZETA = 2.0 / 3.0, -0.1, 1.1
-LOG_ALPHA_BOUND = 20.0  # l0-python's clamp on log_alpha
-EPS = 1e-6  # l0-python's clamp on the uniform noise
-
-
-def _check_gate(beta, gamma, zeta):
-    if not (np.isfinite(beta) and beta > 0):
-        raise ValueError(f"beta (temperature) must be finite and > 0, got {beta}")
-    if not (gamma < 0 and zeta > 1):
-        raise ValueError(f"the stretch interval needs gamma < 0 < 1 < zeta, got gamma={gamma}, zeta={zeta}")
-
-
-def _concrete_cdf(t, log_alpha, beta):
-    """P(s <= t) for the binary concrete ``s = sigmoid((logit(u) + log_alpha) / beta)``, ``t`` in (0, 1)."""
-    t = np.asarray(t, dtype=float)
-    return scipy.special.expit(beta * scipy.special.logit(t) - log_alpha)
-
-
-def gate_cdf(x, log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
-    r"""P(z <= x) for the Hard Concrete gate ``z = clip(gamma + (zeta - gamma) s, 0, 1)``.
-
-    ``s`` is the binary concrete variable with location ``log_alpha`` and temperature
-    ``beta`` (Louizos, Welling & Kingma 2018, eq. 10-13).  ``z`` has an atom at 0, an
-    atom at 1 and a density on (0, 1) (:func:`gate_density`).
-    """
-    _check_gate(beta, gamma, zeta)
-    x = np.asarray(x, dtype=float)
-    t = np.clip((x - gamma) / (zeta - gamma), 1e-300, 1 - 1e-16)
-    out = _concrete_cdf(t, log_alpha, beta)
-    return np.where(x < 0, 0.0, np.where(x >= 1, 1.0, out))
-
-
-def gate_density(x, log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
-    """Density of the continuous part of the gate at ``x`` in (0, 1) (zero outside)."""
-    _check_gate(beta, gamma, zeta)
-    x = np.asarray(x, dtype=float)
-    t = np.clip((x - gamma) / (zeta - gamma), 1e-300, 1 - 1e-16)
-    c = _concrete_cdf(t, log_alpha, beta)
-    dens = c * (1 - c) * beta / (t * (1 - t)) / (zeta - gamma)
-    return np.where((x > 0) & (x < 1), dens, 0.0)
-
-
-def gate_prob_zero(log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
-    """P(z = 0): the probability that the gate closes the record."""
-    _check_gate(beta, gamma, zeta)
-    return _concrete_cdf(-gamma / (zeta - gamma), log_alpha, beta)
-
-
-def gate_prob_one(log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
-    """P(z = 1): the probability that the gate is fully open."""
-    _check_gate(beta, gamma, zeta)
-    return 1.0 - _concrete_cdf((1 - gamma) / (zeta - gamma), log_alpha, beta)
-
-
-def expected_l0(log_alpha, beta=BETA, gamma=GAMMA, zeta=ZETA):
-    r"""``P(z != 0) = sigmoid(log_alpha - beta log(-gamma / zeta))``: one record's expected-L0 penalty.
-
-    The closed form l0-python's ``get_l0_penalty`` sums over records; it equals
-    ``1 - gate_prob_zero`` (tested).
-    """
-    _check_gate(beta, gamma, zeta)
-    return scipy.special.expit(np.asarray(log_alpha, dtype=float) - beta * np.log(-gamma / zeta))
-
-
-def sample_gates(log_alpha, size, seed, beta=BETA, gamma=GAMMA, zeta=ZETA):
-    """``size`` draws of the gate from ``numpy.random.default_rng(seed)`` (for plots and checks)."""
-    _check_gate(beta, gamma, zeta)
-    u = np.random.default_rng(seed).uniform(1e-6, 1 - 1e-6, size)
-    s = scipy.special.expit((np.log(u) - np.log1p(-u) + log_alpha) / beta)
-    return np.clip(gamma + (zeta - gamma) * s, 0.0, 1.0)
-
+__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch"]
 
 def require_torch():
     try:
@@ -135,8 +64,9 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     Parameters
     ----------
     At_rec : csr_matrix, shape (n, m)
-        ``A~'`` (record-major), as in :class:`reweightkit.targets.ScaledProblem`.
+        ``A~'`` (record-major), as in :class:`reweightkit.CalibrationProblem`.
     b_t : ndarray, shape (m,)
+        ``b_tilde = sign(b)``.
     w0 : ndarray, shape (n,)
         Initial weights (the scaled design weights).
     lambdas : array-like, shape (K,)
@@ -144,12 +74,31 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     seeds : sequence of int or None, length K; or None
         One seed per replica; ``None`` (for all) draws from torch's global
         generator, as l0-python does with ``seed=None``.
+    epochs : int, default 2000
+        Adam steps (one gate sample each).
+    lr : float, default 0.1
+        Adam learning rate.
+    init_keep_prob : float, default 0.99
+        Initial probability that a gate is open.
+    lambda_l2 : float, default 0.0
+        Penalty on the squared weights.
+    log_alpha_jitter_sd : float, default 0.01
+        Standard deviation of the initial ``log_alpha`` jitter (l0-python's).
+    device : str, default "cpu"
+        Torch device.
+    history_every : int, default 50
+        Epochs between history rows.
+    verbose : bool, default False
+        Progress bar.
+    desc : str, default "HardConcrete"
+        Progress bar label.
 
     Returns
     -------
-    dict with ``weights`` (K, n) float64 (exact zeros where the deterministic
-    gate is closed), ``history`` (DataFrame: replica, epoch, loss, data_loss,
-    expected_active, max_rel_error, n_active) and ``seconds``.
+    dict
+        ``weights`` (K, n) float64 (exact zeros where the deterministic gate is
+        closed), ``history`` (DataFrame: replica, epoch, loss, data_loss,
+        expected_active, max_rel_error, n_active) and ``seconds``.
     """
     torch = require_torch()
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
@@ -196,8 +145,6 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     hist = []
     bar = None
     if verbose:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=epochs, desc=desc)
     for epoch in range(epochs):
         if gens is None:
@@ -254,7 +201,27 @@ def train_with_l0_python(At_rec, b_t, w0, lambda_l0, seed=None, *, epochs=2000, 
     Same inputs, loss and draws as :func:`train_hard_concrete` with ``K = 1``.
     The history is recorded by a subclass hook that reads the sampled
     prediction and the penalty l0-python computes each epoch, and draws no
-    random numbers.  Returns the same dict as :func:`train_hard_concrete`.
+    random numbers.
+
+    Parameters
+    ----------
+    At_rec : csr_matrix, shape (n, m)
+        ``A~'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde = sign(b)``.
+    w0 : ndarray, shape (n,)
+        Initial weights.
+    lambda_l0 : float
+        Penalty on the expected number of open gates.
+    seed : int or None
+        Seed (``torch.manual_seed`` inside a forked RNG state), or None for torch's global generator.
+    epochs, lr, init_keep_prob, lambda_l2, device, history_every
+        As in :func:`train_hard_concrete`.
+
+    Returns
+    -------
+    dict
+        The same as :func:`train_hard_concrete` (with K = 1).
     """
     torch = require_torch()
     try:

@@ -25,6 +25,11 @@ def published_example(n: int = 5000):
     independent noise: nothing the fit sees predicts them (see
     :func:`reweightkit.superpopulation` for a benchmark where it does).
 
+    Parameters
+    ----------
+    n : int, default 5000
+        Number of records (the published example has 5,000).
+
     Returns
     -------
     df : DataFrame, n rows (``age_group``, ``is_male``, ``weight``)
@@ -82,9 +87,23 @@ def superpopulation(seed: int = 0, n_sample: int = 5000, population_size: int = 
     fits the train totals well should move the held-out estimates toward
     the truth; how much sparsity costs is then a real question.
 
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of the sample (the Poisson draw).
+    n_sample : int, default 5000
+        Expected sample size.
+    population_size : int, default 200_000
+        Records in the population.
+    population_seed : int, default 2026
+        Seed of the population.
+
     Returns
     -------
-    df, train_marginal, train_continuous, test_marginal
+    df : DataFrame
+        The sample, with ``weight = 1 / pi``.
+    train_marginal, train_continuous, test_marginal : dict
+        True population totals.
     """
     rng = np.random.default_rng(population_seed)
     N = population_size
@@ -129,7 +148,25 @@ def synthetic_problem(n, levels=(5, 40, 300), n_cont=2, noise=0.05, seed=0):
     ``weight``.  Targets are the design-weighted totals times independent
     U(1 - noise, 1 + noise) factors.
 
-    Returns ``df, marginal_targets, continuous_targets``.
+    Parameters
+    ----------
+    n : int
+        Records.
+    levels : tuple of int, default (5, 40, 300)
+        Categories of each categorical column.
+    n_cont : int, default 2
+        Continuous columns.
+    noise : float, default 0.05
+        Half-width of the multiplicative target noise.
+    seed : int, default 0
+        Seed.
+
+    Returns
+    -------
+    df : DataFrame
+        Records.
+    marginal_targets, continuous_targets : dict
+        Targets.
     """
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({f"c{k}": rng.integers(0, L, n) for k, L in enumerate(levels)})

@@ -22,9 +22,9 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from .targets import build_system
+from ..problem.system import build_system
 
-__all__ = ["vertex_solution", "optimal_set_ranges"]
+__all__ = ["vertex_solution", "held_out_ranges", "optimal_set_ranges"]
 
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 _RETRIES = ({}, {"presolve": False})
@@ -76,6 +76,18 @@ def vertex_solution(At_rec, w):
     One LP (HiGHS dual simplex, zero objective) returns a basic feasible point of
     ``{v >= 0 : A~ v = A~ w, 1'v = 1'w}``; its values are then polished by least squares
     on its support so the fitted values match to rounding.  Deterministic.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    w : ndarray, shape (n,)
+        An (accurate) L1 solution.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The vertex's weights.
     """
     E, rhs = _equalities(At_rec, w)
     n = E.shape[1]
@@ -93,37 +105,35 @@ def vertex_solution(At_rec, w):
     return v
 
 
-def _scaled_rows(df, marginal, continuous):
-    s = build_system(df, marginal, continuous)
-    return s, (sp.diags(1.0 / s.b) @ s.A).tocsr()
-
-
-def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, test_continuous=None,
-                       max_sign_targets=4):
-    """What the L1 optimal set through ``w`` allows for held-out targets.
+def held_out_ranges(At_rec, test, w, max_sign_targets=4):
+    """What the L1 optimal set through ``w`` allows for the held-out targets of ``test``.
 
     Parameters
     ----------
-    df : DataFrame
-    w : ndarray (n,)
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` of the train targets, record-major (as the fit used).
+    test : CalibrationSystem
+        The held-out targets.
+    w : ndarray, shape (n,)
         An (accurate) L1 solution fitted to the train targets.
-    train_marginal, train_continuous : the train targets ``w`` was fitted to
-    test_marginal, test_continuous : held-out targets
+    max_sign_targets : int, default 4
+        The largest held-out error over the set needs one LP per sign pattern:
+        done only up to this many held-out targets (else NaN).
 
     Returns
     -------
-    table : DataFrame, one row per held-out target: ``target``, ``value``,
-        ``estimate`` (at ``w``), ``min_estimate``, ``max_estimate`` over the
-        optimal set (two LPs per target), and the matching relative errors.
-    summary : dict with ``error_at_w``, ``min_error`` (smallest mean absolute
-        relative held-out error over the set: one LP with ``t_h >= |e_h|``) and
-        ``max_error`` (largest: one LP per sign pattern, done when there are at
-        most ``max_sign_targets`` held-out targets, else NaN).
+    table : DataFrame
+        One row per held-out target: ``target``, ``value``, ``estimate`` (at ``w``),
+        ``min_estimate``, ``max_estimate`` over the optimal set (two LPs per target),
+        and the matching relative errors.
+    summary : dict
+        ``error_at_w``, ``min_error`` (smallest mean absolute relative held-out error
+        over the set: one LP with ``t_h >= |e_h|``) and ``max_error`` (largest: one LP
+        per sign pattern, or NaN).
     """
     w = np.asarray(w, dtype=float)
-    train, At = _scaled_rows(df, train_marginal, train_continuous)
-    test, H = _scaled_rows(df, test_marginal, test_continuous)  # rows a_h / b_h: relative estimates
-    E, rhs = _equalities(At.T.tocsr(), w)
+    H = test.relative()  # rows a_h / |b_h|: relative estimates
+    E, rhs = _equalities(At_rec, w)
     n, h = E.shape[1], H.shape[0]
     lo, hi = np.empty(h), np.empty(h)
     for i in range(h):
@@ -156,3 +166,34 @@ def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, t
                 max_err = max(max_err, -rr.fun - sg.sum() / h)
     summary = {"error_at_w": float(np.mean(np.abs(rel_w - 1))), "min_error": float(r.fun), "max_error": float(max_err)}
     return table, summary
+
+
+def optimal_set_ranges(df, w, train_marginal, train_continuous, test_marginal, test_continuous=None,
+                       max_sign_targets=4):
+    """What the L1 optimal set through ``w`` allows for held-out targets, from a DataFrame and target dicts.
+
+    Builds the train and held-out systems once and calls :func:`held_out_ranges`.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The microdata ``w`` was fitted on.
+    w : ndarray, shape (n,)
+        An (accurate) L1 solution fitted to the train targets.
+    train_marginal, train_continuous : dict or None
+        The train targets ``w`` was fitted to.
+    test_marginal, test_continuous : dict or None
+        Held-out targets.
+    max_sign_targets : int, default 4
+        See :func:`held_out_ranges`.
+
+    Returns
+    -------
+    table : DataFrame
+        Per held-out target (see :func:`held_out_ranges`).
+    summary : dict
+        ``error_at_w``, ``min_error``, ``max_error``.
+    """
+    train = build_system(df, train_marginal, train_continuous)
+    test = build_system(df, test_marginal, test_continuous)
+    return held_out_ranges(train.relative().T.tocsr(), test, w, max_sign_targets)

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import math
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 
-from .l1 import duality_gap, kkt_residual, lambda_max, nn_lasso_path, objective, relaxed_refit
-from .optimal_set import vertex_solution
-from .targets import prepare
+from .._validation import Interval, Options
+from ..exceptions import LambdaMaxWarning
+from ..problem.nnlasso import duality_gap, kkt_residual, lambda_max, objective
+from ..solvers.optimal_set import vertex_solution
+from ..solvers.path import nn_lasso_path, relaxed_refit
+from .base import BaseCalibrator
 
-__all__ = ["SparseCalibrator", "LambdaMaxWarning"]
+__all__ = ["SparseCalibrator"]
 
 
-class LambdaMaxWarning(UserWarning):
-    """The penalty is at or above ``lambda_max``: every weight is zero."""
-
-
-class SparseCalibrator:
+class SparseCalibrator(BaseCalibrator):
     r"""Sparse calibration by the non-negative LASSO on the relative loss.
 
     .. math::
@@ -45,12 +44,12 @@ class SparseCalibrator:
         ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on it without the penalty,
         removing the shrinkage of the total that plain L1 causes.
     tol : float, default 1e-8
-        Target relative duality gap (see :mod:`reweightkit.l1`).
+        Target relative duality gap (see :mod:`reweightkit.problem.nnlasso`).
     max_iter : int, default 20000
         FISTA iterations (the interior-point method uses at most ``min(max_iter, 500)``).
     solver : {"fista", "ipm"}, default "fista"
         ``"fista"``: first order, cost per iteration two passes over the matrix.
-        ``"ipm"``: Mehrotra predictor-corrector (:mod:`reweightkit.ipm`), a few tens
+        ``"ipm"``: Mehrotra predictor-corrector (:mod:`reweightkit.solvers.ipm`), a few tens
         of iterations each costing one pass plus an m x m Cholesky; fast when
         m (targets) is small against n (records) and robust in the degenerate
         regime where FISTA needs thousands of iterations.  It returns the
@@ -63,29 +62,34 @@ class SparseCalibrator:
         Which optimal solution to return.  The optimum is often not unique
         (see Notes); ``"solver"`` returns FISTA's point, ``"vertex"`` moves to
         a basic optimal solution of the optimal set (one HiGHS LP, see
-        :func:`reweightkit.optimal_set.vertex_solution`): the same fitted
+        :func:`reweightkit.vertex_solution`): the same fitted
         values and objective, at most ``m + 1`` non-zeros.  With
         ``refit=True`` the refit runs on the vertex's support.
 
     Attributes
     ----------
     weights_ : ndarray, shape (n_records,), float64, all >= 0
+        The calibrated weights.
     lambda_, lambda_max_ : float
+        The penalty used and the smallest penalty whose solution is zero.
     n_iter_ : int
+        Solver iterations (plus the refit's).
     dual_gap_ : float
         Relative duality gap of the returned weights (of the refit problem
         when ``refit=True``); ``<= tol`` when ``converged_``.
     kkt_residual_ : float
         Largest KKT violation, relative (a diagnostic, not the stop rule).
     converged_ : bool
+        Whether the certificate (or the refit's) met ``tol``.
     objective_ : float
         Objective of the problem solved last (the L1 objective, or the
         refit least-squares objective when ``refit=True``).
     l1_objective_ : float
         The L1 objective ``P(w)`` of the plain L1 solution.
     n_active_ : int
-        Records with weight > 0.
+        Active records (weight > 1e-9, see :func:`reweightkit.n_active`).
     target_names_ : list of str
+        Target names, in the system's order.
 
     Notes
     -----
@@ -107,49 +111,27 @@ class SparseCalibrator:
         self.solution = solution
         self.solver = solver
 
+    _parameter_constraints = {
+        "sparsity_weight": [None, Interval(Real, 0, None, closed="left")],
+        "alpha": [None, Interval(Real, 0, 1, closed="right")],
+        "refit": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None)],
+        "warm_start": ["boolean"],
+        "solution": [Options({"solver", "vertex"})],
+        "solver": [Options({"fista", "ipm"})],
+    }
+
     def _penalty(self, lam_max: float) -> float:
         if (self.sparsity_weight is None) == (self.alpha is None):
             raise ValueError(
                 "give exactly one of sparsity_weight (absolute lambda) and alpha (fraction of lambda_max), "
                 f"got sparsity_weight={self.sparsity_weight!r}, alpha={self.alpha!r}"
             )
-        if self.alpha is not None:
-            a = self.alpha
-            if isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer)):
-                raise TypeError(f"alpha must be a number in (0, 1], got {a!r}")
-            if not (math.isfinite(a) and 0 < a <= 1):
-                raise ValueError(f"alpha must be in (0, 1] (a fraction of lambda_max), got {a!r}")
-            return float(a) * lam_max
-        lam = self.sparsity_weight
-        if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
-            raise TypeError(f"sparsity_weight must be a number >= 0, got {lam!r}")
-        if not (math.isfinite(lam) and lam >= 0):
-            raise ValueError(f"sparsity_weight must be finite and >= 0, got {lam!r}")
-        return float(lam)
+        return float(self.alpha) * lam_max if self.alpha is not None else float(self.sparsity_weight)
 
-    def fit(self, df, marginal_targets, continuous_targets=None, weight_col="weight"):
-        """Fit weights to the targets; returns ``self``.
-
-        Parameters
-        ----------
-        df : DataFrame, n rows
-            Never modified.
-        marginal_targets : dict {column: {category: count}}
-        continuous_targets : dict {column: total}, optional
-        weight_col : str, default "weight"
-            Design weights (ones when the column is absent), used for the
-            starting point only.
-        """
-        if not isinstance(self.tol, (int, float)) or not (self.tol > 0):
-            raise ValueError(f"tol must be a positive number, got {self.tol!r}")
-        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if self.solution not in ("solver", "vertex"):
-            raise ValueError(f"solution must be 'solver' or 'vertex', got {self.solution!r}")
-        if self.solver not in ("fista", "ipm"):
-            raise ValueError(f"solver must be 'fista' or 'ipm', got {self.solver!r}")
-        prob = prepare(df, marginal_targets, continuous_targets, weight_col)
-        At, bt = prob.At_rec, prob.b_t
+    def _fit_problem(self, problem, previous_weights):
+        At, bt = problem.At_rec, problem.b_t
         lam_max = lambda_max(At, bt)
         lam = self._penalty(lam_max)
         if lam >= lam_max:
@@ -157,12 +139,11 @@ class SparseCalibrator:
                 f"lambda={lam:.6g} >= lambda_max={lam_max:.6g}: every weight is zero. "
                 "Use alpha in (0, 1) (lambda = alpha * lambda_max) for a scale-free penalty.",
                 LambdaMaxWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        w_init = prob.w0
-        prev = getattr(self, "weights_", None)
-        if self.warm_start and prev is not None and prev.shape == prob.w0.shape:
-            w_init = prev
+        w_init = problem.w0
+        if self.warm_start and previous_weights is not None and previous_weights.shape == problem.w0.shape:
+            w_init = previous_weights
         path = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter,
                              solver=self.solver)
         sol = path["solutions"][0]
@@ -174,7 +155,7 @@ class SparseCalibrator:
             w = vertex_solution(At, w)
             obj = objective(At, bt, w, lam)
             gap = duality_gap(At, bt, w, lam)[1]
-            self.kkt_residual_ = kkt_residual(At, bt, w, lam)
+            self.kkt_residual_ = kkt_residual(At, bt, w, lam, lam_max)
         if self.refit and np.any(w > 0):
             w, r = relaxed_refit(At, bt, w, tol=self.tol, max_iter=self.max_iter)
             n_iter += r.n_iter
@@ -182,6 +163,3 @@ class SparseCalibrator:
             self.kkt_residual_ = r.kkt
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
         self.n_iter_, self.dual_gap_, self.converged_, self.objective_ = n_iter, gap, conv, obj
-        self.n_active_ = int(np.count_nonzero(w > 0))
-        self.target_names_ = list(prob.system.names)
-        return self

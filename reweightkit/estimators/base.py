@@ -1,0 +1,125 @@
+"""The estimator contract every calibrator shares.
+
+scikit-learn's, without depending on scikit-learn: ``__init__`` only stores its
+keyword parameters; ``get_params``/``set_params`` are introspected from
+``__init__``'s signature, so ``sklearn.base.clone`` and grid searches work; the
+parameters are checked in one declarative style (``_parameter_constraints``,
+see :mod:`reweightkit._validation`) when ``fit`` starts; ``fit`` prepares the
+problem once (or takes an already prepared one) and hands it to the subclass's
+``_fit_problem``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .._validation import validate_params
+from ..problem.scoring import n_active
+from ..problem.system import as_problem
+
+__all__ = ["BaseCalibrator"]
+
+
+class BaseCalibrator:
+    """Base class of the calibrators: parameters, validation, ``repr`` and the shared ``fit``.
+
+    Subclasses define ``__init__`` (keyword parameters, stored unchanged),
+    ``_parameter_constraints`` and ``_fit_problem(problem, previous_weights)``,
+    which sets ``weights_`` and any other fitted attribute.
+    """
+
+    _parameter_constraints: dict = {}
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+    def get_params(self, deep=True) -> dict:
+        """The estimator's parameters, as passed to ``__init__``.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn compatibility (no parameter is an estimator).
+
+        Returns
+        -------
+        dict
+            Parameter name to value.
+        """
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set parameters by name; returns ``self``.
+
+        Parameters
+        ----------
+        **params
+            New values; every name must be a parameter of ``__init__``.
+
+        Returns
+        -------
+        self
+            The estimator.
+        """
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"{name!r} is not a parameter of {type(self).__name__}; parameters: {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = []
+        for name, value in self.get_params().items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            try:
+                same = bool(value is default or (type(value) is type(default) and value == default))
+            except (TypeError, ValueError):  # arrays and the like compare element-wise
+                same = False
+            if not same:
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def _validate_params(self) -> None:
+        validate_params(self._parameter_constraints, self.get_params())
+
+    def _reset(self) -> None:
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+
+    def fit(self, data, marginal_targets=None, continuous_targets=None, weight_col="weight"):
+        """Fit weights to the targets; returns ``self``.
+
+        Parameters
+        ----------
+        data : DataFrame or CalibrationProblem
+            Microdata, n rows (never modified), or a problem already prepared by
+            :func:`reweightkit.prepare` (then give no targets).
+        marginal_targets : dict {column: {category: count}}, optional
+            Count targets.
+        continuous_targets : dict {column: total}, optional
+            Total targets.
+        weight_col : str or None, default "weight"
+            Column of design weights (ones when absent or None).
+
+        Returns
+        -------
+        self
+            The fitted estimator: ``weights_`` (ndarray, shape (n,), float64, >= 0),
+            ``n_active_`` and ``target_names_``, plus the method's own attributes.
+        """
+        previous = getattr(self, "weights_", None)
+        self._reset()  # a failed fit leaves no stale result behind
+        self._validate_params()
+        problem = as_problem(data, marginal_targets, continuous_targets, weight_col)
+        self._fit_problem(problem, previous)
+        self.n_active_ = n_active(self.weights_)
+        self.target_names_ = list(problem.system.names)
+        return self
+
+    def _fit_problem(self, problem, previous_weights):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError

@@ -1,0 +1,15 @@
+"""The warnings the kit raises (a leaf module: every layer may import it)."""
+
+__all__ = ["ConvergenceWarning", "LambdaMaxWarning", "RakeWarning"]
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver stopped at ``max_iter`` before its certificate met ``tol``."""
+
+
+class LambdaMaxWarning(UserWarning):
+    """The penalty is at or above ``lambda_max``: every weight is zero."""
+
+
+class RakeWarning(UserWarning):
+    """Raking stopped before the targets were met (often: more targets than usable records)."""

@@ -1,0 +1,122 @@
+"""Every method on one frontier: one comparison, and replicate comparisons over fresh samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..problem.nnlasso import alpha_grid
+from ..problem.system import margin_cells
+from .methods import METHODS
+from .sweeps import COLUMNS, PUBLISHED_L0_LAMBDAS, PUBLISHED_L1_LAMBDAS, CalibrationTask, check_grid, check_seeds
+
+__all__ = ["DEFAULT_METHODS", "run_comparison", "run_replicates"]
+
+DEFAULT_METHODS = tuple(METHODS)
+"""Every registered method."""
+
+
+def _subsample_sizes(n):
+    """The published sizes ``n exp(-lambda)`` over the published L1 grid, distinct, largest first."""
+    return sorted({max(1, int(round(n * np.exp(-lam)))) for lam in PUBLISHED_L1_LAMBDAS}, reverse=True)
+
+
+def run_comparison(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None, *,
+                   alphas=None, l1_lambdas=PUBLISHED_L1_LAMBDAS, l0_lambdas=PUBLISHED_L0_LAMBDAS, sizes=None,
+                   seeds=range(5), epochs=2000, methods=DEFAULT_METHODS, weight_col="weight", verbose=False):
+    """Every method's sweep on one task, scored on train and held-out targets.
+
+    The train problem is prepared once and the held-out system built once; every
+    method receives them (a :class:`CalibrationTask`).
+
+    Parameters
+    ----------
+    data : DataFrame or CalibrationTask
+        Microdata (with the target dicts below) or an already prepared task.
+    train_marginal, train_continuous : dict, optional
+        Train targets (DataFrame input).
+    test_marginal, test_continuous : dict, optional
+        Held-out targets (DataFrame input).
+    alphas : array-like, optional
+        L1 grid as fractions of lambda_max (default :func:`reweightkit.alpha_grid`).
+    l1_lambdas : array-like, default PUBLISHED_L1_LAMBDAS
+        Absolute L1 grid of ``"l1-published"``.
+    l0_lambdas : array-like, default PUBLISHED_L0_LAMBDAS
+        Hard Concrete grid.
+    sizes : array-like of int, optional
+        Subsample budgets (default: the published ``n exp(-lambda)``); budgets below
+        the number of cells of the train margins are skipped.
+    seeds : iterable of int, default range(5)
+        Seeds per grid point of the seeded methods.
+    epochs : int, default 2000
+        Hard Concrete epochs.
+    methods : sequence of str, default every method
+        Names from :data:`reweightkit.METHODS`.
+    weight_col : str or None, default "weight"
+        Design weights (DataFrame input).
+    verbose : bool, default False
+        Progress bars.
+
+    Returns
+    -------
+    DataFrame
+        One row per fit, :data:`reweightkit.COLUMNS` first.
+    """
+    methods = list(methods)
+    if not methods:
+        raise ValueError(f"methods is empty: choose one or more of {list(METHODS)}")
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
+    if isinstance(data, CalibrationTask):
+        if any(t is not None for t in (train_marginal, train_continuous, test_marginal, test_continuous)):
+            raise ValueError("data is a prepared CalibrationTask: give no target dicts")
+        task = data
+    else:
+        task = CalibrationTask.from_targets(data, train_marginal, train_continuous, test_marginal, test_continuous,
+                                            weight_col)
+    n = task.problem.n_records
+    # validate every grid before any fitting starts
+    options = {
+        "alphas": check_grid("alpha", alpha_grid() if alphas is None else alphas),
+        "l1_lambdas": check_grid("lambda", l1_lambdas),
+        "l0_lambdas": check_grid("lambda_l0", l0_lambdas),
+        "sizes": check_grid("sizes", _subsample_sizes(n) if sizes is None else sizes),
+        "seeds": check_seeds(seeds),
+        "epochs": epochs,
+        "verbose": verbose,
+    }
+    n_cells = int(np.unique(margin_cells(task.problem.system)).size)
+    options["sizes"] = [int(k) for k in options["sizes"] if n_cells <= k <= n]
+    parts = [METHODS[name].run(task, options) for name in METHODS if name in methods]
+    out = pd.concat(parts, ignore_index=True)
+    return out[COLUMNS + [c for c in out.columns if c not in COLUMNS]]
+
+
+def run_replicates(sample, replicates, **comparison_kw):
+    """:func:`run_comparison` on ``replicates`` independent samples, concatenated.
+
+    Parameters
+    ----------
+    sample : callable
+        ``sample(seed=r)`` returns ``(df, train_marginal, train_continuous, test_marginal)``
+        or the same with ``test_continuous`` appended (e.g. :func:`reweightkit.superpopulation`).
+    replicates : int
+        Number of samples (seeds ``0 .. replicates - 1``).
+    **comparison_kw
+        Passed to :func:`run_comparison`.
+
+    Returns
+    -------
+    DataFrame
+        Every fit of every replicate, with a ``replicate`` column; :func:`reweightkit.summarize`
+        pools replicates by grid position.
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
+        raise ValueError(f"replicates must be an integer >= 1, got {replicates!r}")
+    parts = []
+    for r in range(int(replicates)):
+        res = run_comparison(*sample(seed=r), **comparison_kw)
+        res["replicate"] = r
+        parts.append(res)
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,74 @@
+"""The method registry: every method of a comparison named once.
+
+A method's ``name`` is what ``run_comparison(methods=...)`` and the CLI's
+``--methods`` take and what the results' ``method`` column holds; ``label`` is
+for legends only; ``param`` names the result column that holds its grid value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .sweeps import dense_reference, sweep_hard_concrete, sweep_l1, sweep_subsample
+
+__all__ = ["Method", "METHODS", "method_label"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the comparison.
+
+    Attributes
+    ----------
+    name : str
+        Identifier (arguments, the ``method`` column).
+    label : str
+        Legend label.
+    param : str or None
+        The result column holding the method's grid value (None: no grid).
+    style : tuple of (str, str)
+        Matplotlib format string and colour.
+    run : callable
+        ``run(task, options) -> DataFrame``: the method's sweep, with ``options``
+        the comparison's grids and settings.
+    """
+
+    name: str
+    label: str
+    param: str | None
+    style: tuple
+    run: Callable
+
+
+METHODS = {m.name: m for m in [
+    Method("l1", "L1", "alpha", ("s-", "#2ca02c"),
+           lambda task, o: sweep_l1(task, alphas=o["alphas"], optimal_set=True, verbose=o["verbose"])),
+    Method("l1-relaxed", "L1 relaxed", "alpha", ("D-", "#17becf"),
+           lambda task, o: sweep_l1(task, alphas=o["alphas"], refit=True, verbose=o["verbose"])),
+    Method("l1-published", "L1 (published lambda grid)", "lambda", ("x:", "#7f7f7f"),
+           lambda task, o: sweep_l1(task, lambdas=o["l1_lambdas"], method="l1-published", verbose=o["verbose"])),
+    Method("hardconcrete", "HardConcrete", "lambda_l0", ("o-", "#1f77b4"),
+           lambda task, o: sweep_hard_concrete(task, lambdas=o["l0_lambdas"], seeds=o["seeds"], epochs=o["epochs"],
+                                               verbose=o["verbose"])),
+    Method("subsample", "Subsample+rake", "n_records", ("^-", "#d62728"),
+           lambda task, o: sweep_subsample(task, sizes=o["sizes"], seeds=o["seeds"], verbose=o["verbose"])),
+    Method("dense", "Rake (all records)", None, ("*", "#000000"), lambda task, o: dense_reference(task)),
+]}
+"""Every method a comparison can run, by name, in the order they run."""
+
+
+def method_label(name: str) -> str:
+    """The legend label of a method name (the name itself for a method not in :data:`METHODS`).
+
+    Parameters
+    ----------
+    name : str
+        A method name.
+
+    Returns
+    -------
+    str
+    """
+    m = METHODS.get(name)
+    return m.label if m is not None else str(name)

@@ -1,0 +1,311 @@
+"""Sweeps of every method over its grid, scored on train and held-out targets.
+
+Every sweep takes a :class:`CalibrationTask`: the train problem prepared once and
+the held-out system built once, shared by all methods of a comparison.  Each
+returns one row per fit, with the columns of :data:`COLUMNS`: the method's name
+(see :mod:`reweightkit.experiment.methods`), its grid position, seed, and the
+value of its own grid parameter in a column named after it (``alpha`` and
+``lambda`` for L1, ``lambda_l0`` for Hard Concrete, ``n_records`` for the
+subsample), then the scores of :class:`reweightkit.Scorer`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .._validation import check_seed
+from ..estimators.raking import RakeCalibrator, SubsampleRakeCalibrator
+from ..exceptions import RakeWarning
+from ..problem.nnlasso import lambda_max
+from ..problem.scoring import Scorer
+from ..problem.system import CalibrationProblem, CalibrationSystem, build_system, prepare
+from ..solvers.hardconcrete import train_hard_concrete
+from ..solvers.optimal_set import held_out_ranges, vertex_solution
+from ..solvers.path import nn_lasso_path, relaxed_refit
+
+__all__ = [
+    "PUBLISHED_L1_LAMBDAS",
+    "PUBLISHED_L0_LAMBDAS",
+    "PARAM_COLUMNS",
+    "COLUMNS",
+    "CalibrationTask",
+    "sweep_l1",
+    "hard_concrete_grid",
+    "sweep_hard_concrete",
+    "sweep_subsample",
+    "dense_reference",
+]
+
+PUBLISHED_L1_LAMBDAS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+"""The published comparison's L1 grid (absolute lambdas; most are above lambda_max)."""
+PUBLISHED_L0_LAMBDAS = [1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2]
+"""The published comparison's Hard Concrete grid of lambda_l0."""
+PARAM_COLUMNS = ["alpha", "lambda", "lambda_l0", "n_records"]
+"""The grid-parameter columns: each holds one parameter, NaN for methods without it."""
+COLUMNS = ["method", "grid", "seed", *PARAM_COLUMNS, "n_active", "train_error", "test_error", "train_max_error",
+           "test_max_error", "train_median_error", "test_median_error", "total_weight", "kish_ess", "seconds",
+           "converged"]
+"""The columns of every sweep's result, in order."""
+
+
+@dataclass(frozen=True)
+class CalibrationTask:
+    """What a comparison fits and scores: the train problem prepared once, the held-out targets built once.
+
+    Parameters
+    ----------
+    problem : CalibrationProblem
+        The train targets, prepared (:func:`reweightkit.prepare`).
+    test : CalibrationSystem or None
+        The held-out targets on the same records (:func:`reweightkit.build_system`).
+
+    Attributes
+    ----------
+    scorer : Scorer
+        Scores any weight vector on both.
+    """
+
+    problem: CalibrationProblem
+    test: CalibrationSystem | None = None
+    scorer: Scorer = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.problem, CalibrationProblem):
+            raise TypeError(f"problem must be a CalibrationProblem (see rk.prepare), got {type(self.problem).__name__}")
+        object.__setattr__(self, "scorer", Scorer(self.problem.system, self.test))
+
+    @classmethod
+    def from_targets(cls, df, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None,
+                     weight_col="weight"):
+        """Prepare the train problem and build the held-out system, once each.
+
+        Parameters
+        ----------
+        df : DataFrame
+            Microdata (never modified).
+        train_marginal, train_continuous : dict, optional
+            The targets every method fits.
+        test_marginal, test_continuous : dict, optional
+            Held-out targets (scores are NaN without them).
+        weight_col : str or None, default "weight"
+            Design weights.
+
+        Returns
+        -------
+        CalibrationTask
+        """
+        test = build_system(df, test_marginal, test_continuous) if (test_marginal or test_continuous) else None
+        return cls(prepare(df, train_marginal, train_continuous, weight_col), test)
+
+
+def _check_task(task):
+    if not isinstance(task, CalibrationTask):
+        raise TypeError(f"task must be a CalibrationTask (see rk.CalibrationTask.from_targets), got "
+                        f"{type(task).__name__}")
+    return task
+
+
+def check_grid(name, grid):
+    """The grid as a float array: non-empty, finite and ``>= 0``, else a ``ValueError`` naming it."""
+    grid = np.atleast_1d(np.asarray(grid, dtype=float))
+    if grid.size == 0:
+        raise ValueError(f"{name} grid is empty")
+    if not np.all(np.isfinite(grid)) or np.any(grid < 0):
+        raise ValueError(f"{name} grid must be finite and >= 0, got {grid.tolist()}")
+    return grid
+
+
+def check_seeds(seeds):
+    """The seeds as a list of ints: non-empty, each in ``[0, 2**63 - 1]``."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    return [check_seed(s, "seeds", allow_none=False) for s in seeds]
+
+
+def _row(task, w, method, grid, seed=np.nan, seconds=np.nan, converged=True, **params):
+    """One result row in :data:`COLUMNS` order (absent grid parameters are NaN)."""
+    row = {"method": method, "grid": int(grid), "seed": seed, **{p: np.nan for p in PARAM_COLUMNS}, **params}
+    row.update(task.scorer.score(w))
+    row.update(seconds=seconds, converged=bool(converged))
+    return row
+
+
+def sweep_l1(task, *, alphas=None, lambdas=None, refit=False, method=None, tol=1e-8, optimal_set=False,
+             verbose=False):
+    """SparseCalibrator along one warm-started certified path, over ``alphas`` or absolute ``lambdas``.
+
+    Parameters
+    ----------
+    task : CalibrationTask
+        Train problem and held-out targets.
+    alphas : array-like, optional
+        Fractions of lambda_max.  Give exactly one of ``alphas`` and ``lambdas``.
+    lambdas : array-like, optional
+        Absolute penalties.
+    refit : bool, default False
+        Re-solve each support without the penalty ("relaxed L1").
+    method : str, optional
+        The ``method`` written in the rows (default ``"l1"``, or ``"l1-relaxed"`` with ``refit``).
+    tol : float, default 1e-8
+        Relative duality gap of every fit.
+    optimal_set : bool, default False
+        Add, for each lambda, the range of held-out error over the whole optimal
+        set (``test_error_min``, ``test_error_max``) and the vertex solution's point
+        (``vertex_n_active``, ``vertex_test_error``): the L1 optimum is often not
+        unique, so the solver's own point is one of many (see
+        :mod:`reweightkit.solvers.optimal_set`).  Needs held-out targets; ignored with ``refit``.
+    verbose : bool, default False
+        Progress bar over the grid.
+
+    Returns
+    -------
+    DataFrame
+        One row per grid point (:data:`COLUMNS`, ``alpha`` and ``lambda`` filled).
+    """
+    task = _check_task(task)
+    if (alphas is None) == (lambdas is None):
+        raise ValueError("give exactly one of alphas and lambdas")
+    prob = task.problem
+    lam_max = lambda_max(prob.At_rec, prob.b_t)
+    grid = lam_max * check_grid("alpha", alphas) if lambdas is None else check_grid("lambda", lambdas)
+    order = np.argsort(-grid, kind="stable")
+    path = nn_lasso_path(prob.At_rec, prob.b_t, lambdas=grid[order], w0=prob.w0, tol=tol)
+    name = method or ("l1-relaxed" if refit else "l1")
+    rows = []
+    for pos, sol in tqdm(list(zip(order, path["solutions"])), desc=name, disable=not verbose):
+        w, secs, conv = sol.w, sol.seconds, sol.converged
+        if refit and np.any(w > 0):
+            t0 = time.perf_counter()
+            w, r = relaxed_refit(prob.At_rec, prob.b_t, w, tol=tol)
+            secs, conv = secs + time.perf_counter() - t0, conv and r.converged
+        row = _row(task, w, name, pos, seconds=secs, converged=conv, **{"lambda": sol.lam},
+                   alpha=sol.lam / lam_max if lam_max > 0 else np.nan)
+        if optimal_set and task.test is not None and np.any(w > 0) and not refit:
+            _, ranges = held_out_ranges(prob.At_rec, task.test, w)
+            vs = task.scorer.score(vertex_solution(prob.At_rec, w))
+            row.update(test_error_min=ranges["min_error"], test_error_max=ranges["max_error"],
+                       vertex_n_active=vs["n_active"], vertex_test_error=vs["test_error"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def hard_concrete_grid(problem, lambdas, seeds, **train_kw):
+    """Train every (lambda_l0, seed) pair as one batched computation, lambda-major.
+
+    Parameters
+    ----------
+    problem : CalibrationProblem
+        The train problem.
+    lambdas : array-like
+        The lambda_l0 grid.
+    seeds : iterable of int
+        Seeds; every lambda is trained once per seed.
+    **train_kw
+        Passed to :func:`reweightkit.train_hard_concrete` (epochs, lr, verbose, ...).
+
+    Returns
+    -------
+    lam_k, grid_k, seed_k : ndarray, ndarray, list
+        Penalty, grid position and seed of each replica.
+    out : dict
+        :func:`reweightkit.train_hard_concrete`'s output.
+    """
+    lambdas, seeds = check_grid("lambda_l0", lambdas), check_seeds(seeds)
+    lam_k = np.repeat(lambdas, len(seeds))
+    grid_k = np.repeat(np.arange(len(lambdas)), len(seeds))
+    seed_k = seeds * len(lambdas)
+    out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, lam_k, seed_k, **train_kw)
+    return lam_k, grid_k, seed_k, out
+
+
+def sweep_hard_concrete(task, *, lambdas=PUBLISHED_L0_LAMBDAS, seeds=range(5), epochs=2000, lr=0.1, verbose=False):
+    """HardConcreteCalibrator for every (lambda_l0, seed), trained as one batched computation.
+
+    Parameters
+    ----------
+    task : CalibrationTask
+        Train problem and held-out targets.
+    lambdas : array-like, default PUBLISHED_L0_LAMBDAS
+        The lambda_l0 grid.
+    seeds : iterable of int, default range(5)
+        Seeds per lambda.
+    epochs : int, default 2000
+        Adam steps.
+    lr : float, default 0.1
+        Adam learning rate.
+    verbose : bool, default False
+        Progress bar.
+
+    Returns
+    -------
+    DataFrame
+        One row per (lambda_l0, seed) (:data:`COLUMNS`, ``lambda_l0`` filled;
+        ``seconds`` is the batch time divided by the number of fits).
+    """
+    task = _check_task(task)
+    lam_k, grid_k, seed_k, out = hard_concrete_grid(task.problem, lambdas, seeds, epochs=epochs, lr=lr,
+                                                    verbose=verbose, desc="hardconcrete sweep")
+    per_fit = out["seconds"] / len(lam_k)
+    return pd.DataFrame([_row(task, w, "hardconcrete", g, seed=s, seconds=per_fit, lambda_l0=lam)
+                         for w, lam, g, s in zip(out["weights"], lam_k, grid_k, seed_k)])
+
+
+def sweep_subsample(task, *, sizes, seeds=range(5), verbose=False):
+    """SubsampleRakeCalibrator for every (n_records, seed).
+
+    Parameters
+    ----------
+    task : CalibrationTask
+        Train problem and held-out targets.
+    sizes : array-like of int
+        Record budgets.
+    seeds : iterable of int, default range(5)
+        Seeds per budget.
+    verbose : bool, default False
+        Progress bar.
+
+    Returns
+    -------
+    DataFrame
+        One row per (n_records, seed) (:data:`COLUMNS`, ``n_records`` filled).
+    """
+    task = _check_task(task)
+    sizes = [int(k) for k in check_grid("sizes", sizes)]
+    seeds = check_seeds(seeds)
+    rows = []
+    for g, k, s in tqdm([(g, k, s) for g, k in enumerate(sizes) for s in seeds], desc="subsample sweep",
+                        disable=not verbose):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RakeWarning)  # recorded in `converged`
+            cal = SubsampleRakeCalibrator(k, seed=s).fit(task.problem)
+        rows.append(_row(task, cal.weights_, "subsample", g, seed=s, seconds=time.perf_counter() - t0,
+                         converged=cal.converged_, n_records=k))
+    return pd.DataFrame(rows)
+
+
+def dense_reference(task):
+    """All records raked to the train targets: the no-sparsity reference.
+
+    Parameters
+    ----------
+    task : CalibrationTask
+        Train problem and held-out targets.
+
+    Returns
+    -------
+    DataFrame
+        One row (:data:`COLUMNS`, method ``"dense"``).
+    """
+    task = _check_task(task)
+    t0 = time.perf_counter()
+    cal = RakeCalibrator().fit(task.problem)
+    return pd.DataFrame([_row(task, cal.weights_, "dense", 0, seconds=time.perf_counter() - t0,
+                              converged=cal.converged_)])

@@ -1,0 +1,50 @@
+"""The problem layer: targets -> constraint system, the NN-LASSO's maths, the gate's law, scoring.
+
+Nothing here imports a solver, an estimator or an experiment.
+"""
+
+from .gates import BETA, GAMMA, ZETA, expected_l0, gate_cdf, gate_density, gate_prob_one, gate_prob_zero, sample_gates
+from .nnlasso import (
+                      GAP_FLOOR,
+                      L1Solution,
+                      alpha_grid,
+                      dual_value,
+                      duality_gap,
+                      kkt_residual,
+                      lambda_max,
+                      lipschitz_constant,
+                      objective,
+)
+from .scoring import (
+                      ACTIVE_TOL,
+                      Scorer,
+                      evaluate,
+                      kish_ess,
+                      max_relative_error,
+                      mean_relative_error,
+                      n_active,
+                      relative_errors,
+                      target_errors,
+                      target_table,
+                      weight_summary,
+)
+from .system import (
+                      CalibrationProblem,
+                      CalibrationSystem,
+                      ScaledProblem,
+                      as_problem,
+                      build_system,
+                      design_weights,
+                      margin_cells,
+                      prepare,
+                      scaled_start,
+)
+
+__all__ = [
+    "ACTIVE_TOL", "BETA", "GAMMA", "GAP_FLOOR", "ZETA", "CalibrationProblem", "CalibrationSystem", "L1Solution",
+    "ScaledProblem", "Scorer", "alpha_grid", "as_problem", "build_system", "design_weights", "dual_value",
+    "duality_gap", "evaluate", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one", "gate_prob_zero",
+    "kish_ess", "kkt_residual", "lambda_max", "lipschitz_constant", "margin_cells", "max_relative_error",
+    "mean_relative_error", "n_active", "objective", "prepare", "relative_errors", "sample_gates", "scaled_start",
+    "target_errors", "target_table", "weight_summary",
+]

@@ -1,0 +1,251 @@
+r"""The non-negative LASSO on the relative loss: objective, dual, certificate, KKT, lambda_max.
+
+.. math::
+
+    \min_{w \ge 0} P(w) = \tfrac12 \|\tilde A w - \tilde b\|^2 + \lambda \mathbf 1^\top w
+
+(for ``w >= 0``, ``||w||_1 = sum(w)``).  Dual: ``D(u) = b~'u - |u|^2/2`` subject
+to ``A~'u <= lam`` (one-sided, because ``w >= 0``).  Any residual ``r`` gives a
+feasible dual point ``u = s r`` with
+``s = clip(b~'r / |r|^2, 0, lam / max_j (A~'r)_j)``, and the duality gap
+``G = P(w) - D(u) >= P(w) - P*`` certifies the answer.
+
+The matrix is kept record-major: ``At`` is ``A_tilde.T`` as CSR (one row per
+record), so ``A~' r`` is ``At @ r`` and ``A~ w`` is ``At.T @ w`` (the CSC view
+of the same arrays).  Nothing n-wide is densified.
+
+Both solvers (:mod:`reweightkit.solvers.fista`, :mod:`reweightkit.solvers.ipm`)
+import this certificate, so they stop on the same rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+__all__ = [
+    "GAP_FLOOR",
+    "L1Solution",
+    "alpha_grid",
+    "lambda_max",
+    "lipschitz_constant",
+    "objective",
+    "dual_value",
+    "duality_gap",
+    "kkt_residual",
+]
+
+GAP_FLOOR = 1e-12
+"""The relative gap is ``G / max(P(w), GAP_FLOOR * P(0))``: relative to the
+objective, except when the optimum is (nearly) an exact fit, ``P* ~ 0``."""
+
+
+@dataclass
+class L1Solution:
+    """One certified solution of the NN-LASSO at one ``lam``.
+
+    Parameters
+    ----------
+    lam : float
+        The penalty.
+    w : ndarray, shape (n,)
+        The weights (``>= 0``).
+    objective : float
+        ``P(w)``.
+    dual_gap, rel_gap : float
+        Absolute and relative duality gap at ``w``.
+    n_iter : int
+        Iterations used.
+    converged : bool
+        ``rel_gap <= tol``.
+    kkt : float
+        Relative KKT violation (see :func:`kkt_residual`; NaN until computed).
+    seconds : float
+        Wall time of the solve.
+    """
+
+    lam: float
+    w: np.ndarray
+    objective: float
+    dual_gap: float
+    rel_gap: float
+    n_iter: int
+    converged: bool
+    kkt: float = field(default=np.nan)
+    seconds: float = field(default=0.0)
+
+
+def alpha_grid(n_alphas: int = 15, eps: float = 1e-3, top: float = 0.9) -> np.ndarray:
+    """The kit's one default grid of ``alpha = lambda / lambda_max``: ``geomspace(top, eps, n_alphas)``.
+
+    Parameters
+    ----------
+    n_alphas : int, default 15
+        Number of grid points.
+    eps : float, default 1e-3
+        Smallest alpha.
+    top : float, default 0.9
+        Largest alpha (below 1, where every weight is zero).
+
+    Returns
+    -------
+    ndarray, shape (n_alphas,)
+        Strong to weak penalties.
+    """
+    if isinstance(n_alphas, bool) or not isinstance(n_alphas, (int, np.integer)) or n_alphas < 1:
+        raise ValueError(f"n_alphas must be an integer >= 1, got {n_alphas!r}")
+    if not (0 < eps <= top <= 1):
+        raise ValueError(f"the alpha grid needs 0 < eps <= top <= 1, got eps={eps!r}, top={top!r}")
+    return np.geomspace(top, eps, n_alphas)
+
+
+def lambda_max(At_rec: sp.csr_matrix, b_t: np.ndarray) -> float:
+    """The smallest penalty whose solution is all zeros.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+
+    Returns
+    -------
+    float
+        ``max(0, max_j (A~' b~)_j)``: for ``lam >= lambda_max``, ``w = 0`` is optimal.
+    """
+    return float(max(0.0, np.max(At_rec @ b_t)))
+
+
+def lipschitz_constant(At_rec: sp.csr_matrix, exact_up_to: int = 3000) -> float:
+    """Largest eigenvalue of ``A~ A~'`` (m x m): the Lipschitz constant of the data term's gradient.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    exact_up_to : int, default 3000
+        Exact (dense symmetric eigensolver) when ``m <= exact_up_to``; above
+        that, the Gershgorin bound ``max_i sum_k |G_ik|``, which is never below it.
+
+    Returns
+    -------
+    float
+        The constant (or its upper bound).
+    """
+    G = (At_rec.T @ At_rec).tocsr()
+    m = G.shape[0]
+    if m <= exact_up_to:
+        ev = scipy.linalg.eigvalsh(G.toarray(), subset_by_index=[m - 1, m - 1])
+        return float(ev[-1]) * (1 + 1e-12) + 1e-300
+    return float(np.max(np.asarray(abs(G).sum(axis=1)).ravel()))
+
+
+def objective(At_rec, b_t, w, lam) -> float:
+    """The primal objective ``P(w) = 1/2 ||A~ w - b~||^2 + lam 1'w``.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+    w : ndarray, shape (n,)
+        Weights (``>= 0``).
+    lam : float
+        Penalty.
+
+    Returns
+    -------
+    float
+    """
+    r = b_t - At_rec.T @ w
+    return float(0.5 * r @ r + lam * w.sum())
+
+
+def dual_value(r, g_r, b_t, lam) -> float:
+    """``D(s r)`` for the best feasible scaling ``s`` of residual ``r``.
+
+    Parameters
+    ----------
+    r : ndarray, shape (m,)
+        A residual ``b~ - A~ w``.
+    g_r : ndarray, shape (n,)
+        ``A~' r``.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+    lam : float
+        Penalty.
+
+    Returns
+    -------
+    float
+        A lower bound on the optimum ``P*``.
+    """
+    rr = float(r @ r)
+    if rr == 0.0:
+        return 0.0  # u = 0 is always dual feasible
+    s = max(0.0, float(b_t @ r) / rr)
+    gmax = float(np.max(g_r))
+    if gmax > 0:
+        s = min(s, lam / gmax)
+    return s * float(b_t @ r) - 0.5 * s * s * rr
+
+
+def duality_gap(At_rec, b_t, w, lam) -> tuple[float, float]:
+    """The certificate at ``w``: absolute and relative duality gap.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+    w : ndarray, shape (n,)
+        Weights (``>= 0``).
+    lam : float
+        Penalty.
+
+    Returns
+    -------
+    gap : float
+        ``G = P(w) - D(u) >= P(w) - P*``.
+    rel_gap : float
+        ``G / max(P(w), GAP_FLOOR * P(0))``.
+    """
+    r = b_t - At_rec.T @ w
+    p = float(0.5 * r @ r + lam * w.sum())
+    gap = max(0.0, p - dual_value(r, At_rec @ r, b_t, lam))
+    return gap, gap / max(p, GAP_FLOOR * 0.5 * float(b_t @ b_t))
+
+
+def kkt_residual(At_rec, b_t, w, lam, lam_max=None) -> float:
+    """Largest KKT violation relative to ``max(lambda_max, lam, 1)`` (a diagnostic).
+
+    With ``g`` the data-term gradient: ``|g_j + lam|`` where ``w_j > 0`` and
+    ``max(0, -(g_j + lam))`` where ``w_j = 0``.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+    w : ndarray, shape (n,)
+        Weights (``>= 0``).
+    lam : float
+        Penalty.
+    lam_max : float, optional
+        :func:`lambda_max` of the problem, when the caller has it already.
+
+    Returns
+    -------
+    float
+    """
+    g = -(At_rec @ (b_t - At_rec.T @ w)) + lam
+    viol = np.where(w > 0, np.abs(g), np.maximum(0.0, -g))
+    scale = max(lambda_max(At_rec, b_t) if lam_max is None else lam_max, lam, 1.0)
+    return float(np.max(viol) / scale)

@@ -1,0 +1,295 @@
+"""Scoring any weight vector against any set of targets (train or held out): the kit's one scorer.
+
+Everything that reports an error, an active count or an effective sample size
+goes through this module: :class:`Scorer` (systems built once, used by every
+sweep and widget) and the DataFrame-facing helpers (:func:`target_errors`,
+:func:`mean_relative_error`, ...), which build a system and score on it.
+
+An **active** record is one with weight ``> ACTIVE_TOL = 1e-9``: weights are in
+population units, so anything smaller is a billionth of a person, and first-order
+solvers leave such crumbs (FISTA's iterates carry weights near 1e-13 that an exact
+solver would set to zero).  Every count of active records in the kit uses this one
+definition (:func:`n_active`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .system import CalibrationSystem, build_system
+
+__all__ = [
+    "ACTIVE_TOL",
+    "Scorer",
+    "relative_errors",
+    "target_table",
+    "target_errors",
+    "mean_relative_error",
+    "max_relative_error",
+    "n_active",
+    "kish_ess",
+    "weight_summary",
+    "evaluate",
+]
+
+ACTIVE_TOL = 1e-9
+"""A record is active when its weight is ``> ACTIVE_TOL``."""
+
+
+def _weights(n, w) -> np.ndarray:
+    w = np.asarray(w, dtype=float)
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"weights must have shape ({n},) to match the data, got {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weights contain NaN or infinite values")
+    return w
+
+
+def relative_errors(system: CalibrationSystem, w) -> np.ndarray:
+    """Signed relative errors ``(A w - b) / |b|`` of every target.
+
+    Parameters
+    ----------
+    system : CalibrationSystem
+        The targets.
+    w : array-like, shape (n,)
+        Weights.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    w = _weights(system.n_records, w)
+    return (system.estimates(w) - system.b) / np.abs(system.b)
+
+
+def target_table(system: CalibrationSystem, w) -> pd.DataFrame:
+    """Per-target table of a weight vector on a built system.
+
+    Parameters
+    ----------
+    system : CalibrationSystem
+        The targets.
+    w : array-like, shape (n,)
+        Weights.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``target`` (name), ``kind``, ``value`` (the target), ``estimate``
+        (weighted total), ``error`` (estimate - value) and ``relative_error``
+        (``(estimate - value) / |value|``, signed).
+    """
+    w = _weights(system.n_records, w)
+    est = system.estimates(w)
+    return pd.DataFrame({"target": system.names, "kind": system.kinds, "value": system.b, "estimate": est,
+                         "error": est - system.b, "relative_error": (est - system.b) / np.abs(system.b)})
+
+
+def n_active(weights, tol: float = ACTIVE_TOL) -> int:
+    """Number of active records.
+
+    Parameters
+    ----------
+    weights : array-like, shape (n,)
+        Weights.
+    tol : float, default ACTIVE_TOL (1e-9)
+        A record is active when its weight is ``> tol``.
+
+    Returns
+    -------
+    int
+    """
+    return int(np.count_nonzero(np.asarray(weights, dtype=float) > tol))
+
+
+def kish_ess(weights) -> float:
+    """Kish effective sample size ``(sum w)^2 / sum w^2``.
+
+    Parameters
+    ----------
+    weights : array-like, shape (n,)
+        Weights.
+
+    Returns
+    -------
+    float
+        The ESS (0 for all-zero weights).
+    """
+    w = np.asarray(weights, dtype=float)
+    s2 = float(np.dot(w, w))
+    return 0.0 if s2 == 0 else float(w.sum() ** 2 / s2)
+
+
+class Scorer:
+    """Scores weight vectors on train and held-out targets whose systems are built once.
+
+    Parameters
+    ----------
+    train : CalibrationSystem
+        The targets the fit saw.
+    test : CalibrationSystem, optional
+        Held-out targets (errors are NaN without them).
+
+    """
+
+    def __init__(self, train: CalibrationSystem, test: CalibrationSystem | None = None):
+        for name, s in (("train", train), ("test", test)):
+            if s is not None and not isinstance(s, CalibrationSystem):
+                raise TypeError(f"{name} must be a CalibrationSystem (see rk.build_system), got {type(s).__name__}")
+        if test is not None and test.n_records != train.n_records:
+            raise ValueError(f"train has {train.n_records} records but test has {test.n_records}")
+        self.train, self.test = train, test
+
+    def score(self, w, **fields) -> dict:
+        """One row of scores for ``w``, with ``fields`` added.
+
+        Parameters
+        ----------
+        w : array-like, shape (n,)
+            Weights.
+        **fields
+            Extra entries of the row (method, grid position, seed, ...).
+
+        Returns
+        -------
+        dict
+            ``n_active``, ``train_error`` / ``test_error`` (mean absolute relative
+            error), ``train_max_error`` / ``test_max_error``, ``train_median_error`` /
+            ``test_median_error``, ``total_weight`` and ``kish_ess``.
+        """
+        w = _weights(self.train.n_records, w)
+        tr = np.abs(relative_errors(self.train, w))
+        te = np.abs(relative_errors(self.test, w)) if self.test is not None else np.array([np.nan])
+        row = {"n_active": n_active(w), "train_error": float(tr.mean()), "test_error": float(te.mean()),
+               "train_max_error": float(tr.max()), "test_max_error": float(te.max()),
+               "total_weight": float(w.sum()), "kish_ess": kish_ess(w),
+               "train_median_error": float(np.median(tr)), "test_median_error": float(np.median(te))}
+        row.update(fields)
+        return row
+
+
+def target_errors(df, weights, marginal_targets=None, continuous_targets=None) -> pd.DataFrame:
+    """Per-target table for a weight vector (see :func:`target_table`).
+
+    Parameters
+    ----------
+    df : DataFrame, n rows
+        Microdata.
+    weights : array-like, shape (n,)
+        Weights, in the frame's row order.
+    marginal_targets : dict {column: {category: count}}, optional
+        Count targets.
+    continuous_targets : dict {column: total}, optional
+        Total targets.
+
+    Returns
+    -------
+    DataFrame
+        ``target``, ``kind``, ``value``, ``estimate``, ``error``, ``relative_error``.
+    """
+    return target_table(build_system(df, marginal_targets, continuous_targets), weights)
+
+
+def mean_relative_error(df, weights, marginal_targets=None, continuous_targets=None) -> float:
+    """Mean absolute relative error over the targets (the published metric).
+
+    Parameters
+    ----------
+    df : DataFrame, n rows
+        Microdata.
+    weights : array-like, shape (n,)
+        Weights.
+    marginal_targets : dict {column: {category: count}}, optional
+        Count targets.
+    continuous_targets : dict {column: total}, optional
+        Total targets.
+
+    Returns
+    -------
+    float
+    """
+    return float(np.mean(np.abs(relative_errors(build_system(df, marginal_targets, continuous_targets), weights))))
+
+
+def max_relative_error(df, weights, marginal_targets=None, continuous_targets=None) -> float:
+    """Largest absolute relative error over the targets.
+
+    Parameters
+    ----------
+    df : DataFrame, n rows
+        Microdata.
+    weights : array-like, shape (n,)
+        Weights.
+    marginal_targets : dict {column: {category: count}}, optional
+        Count targets.
+    continuous_targets : dict {column: total}, optional
+        Total targets.
+
+    Returns
+    -------
+    float
+    """
+    return float(np.max(np.abs(relative_errors(build_system(df, marginal_targets, continuous_targets), weights))))
+
+
+def weight_summary(weights, tol: float = ACTIVE_TOL) -> dict:
+    """Summary of a weight vector.
+
+    Parameters
+    ----------
+    weights : array-like, shape (n,)
+        Weights.
+    tol : float, default ACTIVE_TOL (1e-9)
+        A record is active when its weight is ``> tol``.
+
+    Returns
+    -------
+    dict
+        ``n_active``, ``total``, ``min``/``median``/``max`` over active records,
+        ``kish_ess``, and ``top1pct_share``, the share of the total held by the
+        largest 1 % of records (at least one record).
+    """
+    w = np.asarray(weights, dtype=float)
+    active = w[w > tol]
+    total = float(w.sum())
+    k = max(1, int(np.ceil(0.01 * w.size)))
+    top = np.partition(w, w.size - k)[w.size - k :].sum() if w.size else 0.0
+    return {
+        "n_active": int(active.size),
+        "total": total,
+        "min": float(active.min()) if active.size else 0.0,
+        "median": float(np.median(active)) if active.size else 0.0,
+        "max": float(active.max()) if active.size else 0.0,
+        "kish_ess": kish_ess(w),
+        "top1pct_share": float(top / total) if total > 0 else float("nan"),
+    }
+
+
+def evaluate(df, weights, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None,
+             tol: float = ACTIVE_TOL) -> dict:
+    """One row of scores: train/test mean, max and median relative error plus the weight summary.
+
+    Parameters
+    ----------
+    df : DataFrame, n rows
+        Microdata.
+    weights : array-like, shape (n,)
+        Weights.
+    train_marginal, train_continuous : dict, optional
+        Train targets.
+    test_marginal, test_continuous : dict, optional
+        Held-out targets (errors are NaN without them).
+    tol : float, default ACTIVE_TOL (1e-9)
+        Active-record threshold of the weight summary.
+
+    Returns
+    -------
+    dict
+        :meth:`Scorer.score`'s entries and :func:`weight_summary`'s.
+    """
+    test = build_system(df, test_marginal, test_continuous) if (test_marginal or test_continuous) else None
+    out = Scorer(build_system(df, train_marginal, train_continuous), test).score(weights)
+    out.update(weight_summary(weights, tol=tol))
+    return out

@@ -1,0 +1,148 @@
+"""The warm-started NN-LASSO path (either solver) and the relaxed-L1 refit on a support."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.optimize
+
+from ..problem.nnlasso import L1Solution, duality_gap, kkt_residual, lambda_max, lipschitz_constant
+from ..problem.system import scaled_start
+from .fista import fista
+from .ipm import Gram, ipm
+
+__all__ = ["nn_lasso_path", "relaxed_refit"]
+
+
+def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
+    """Relaxed L1: re-solve ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on the support ``S = {w > 0}``.
+
+    Supports of at most ``dense_up_to`` records are solved exactly by an active-set
+    NNLS (``scipy.optimize.nnls``; ``converged`` means KKT residual <= 1e-9); larger ones
+    by FISTA from ``w[S]`` (certified by the duality gap).
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A_tilde'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+    w : ndarray, shape (n,)
+        Weights whose support is refit.
+    tol : float, default 1e-8
+        Relative duality gap for the FISTA branch.
+    max_iter : int, default 20000
+        FISTA iterations.
+    dense_up_to : int, default 500
+        Largest support solved by NNLS.
+
+    Returns
+    -------
+    w_full : ndarray, shape (n,)
+        Refit weights, zero off ``S``.
+    sol : L1Solution
+        The restricted problem's solution (its ``kkt`` filled in).
+    """
+    S = np.flatnonzero(w > 0)
+    sub = At_rec[S]
+    if S.size <= dense_up_to:
+        # small supports (vertex solutions have <= m + 1 records): an exact active-set NNLS.
+        # FISTA's certificate cannot close at lam = 0 when the fit is not exact, because the
+        # dual constraint A~'u <= 0 leaves no room for rounding.
+        t0 = time.perf_counter()
+        v, rnorm = scipy.optimize.nnls(sub.T.toarray(), b_t, maxiter=50 * max(S.size, 1))
+        gap, rel = duality_gap(sub, b_t, v, 0.0)
+        kkt = kkt_residual(sub, b_t, v, 0.0)
+        sol = L1Solution(lam=0.0, w=v, objective=0.5 * float(rnorm) ** 2, dual_gap=gap, rel_gap=rel, n_iter=0,
+                         converged=bool(kkt <= 1e-9 or rel <= tol), kkt=kkt, seconds=time.perf_counter() - t0)
+    else:
+        sol = fista(sub, b_t, 0.0, w[S], tol=tol, max_iter=max_iter)
+        sol.kkt = kkt_residual(sub, b_t, sol.w, 0.0)
+    w_full = np.zeros_like(w)
+    w_full[S] = sol.w
+    return w_full, sol
+
+
+def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, tol=1e-8,
+                  max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="fista") -> dict:
+    """Certified solutions along a grid of ``lam``, strong to weak, warm-started.
+
+    Parameters
+    ----------
+    At_rec : csr_matrix, shape (n, m)
+        ``A_tilde`` transposed (see module docstring).
+    b_t : ndarray, shape (m,)
+        ``b_tilde = sign(b)``.
+    lambdas : array-like, optional
+        The grid; default ``lambda_max * geomspace(1, eps, n_lambdas)``.
+    n_lambdas : int, default 20
+        Grid size when ``lambdas`` is omitted.
+    eps : float, default 1e-3
+        Smallest ``lam / lambda_max`` of the default grid.
+    w0 : ndarray, shape (n,), optional
+        Cold starting point (default: :func:`reweightkit.problem.system.scaled_start` of ones).
+    tol : float, default 1e-8
+        Relative duality gap at which each fit stops.
+    max_iter : int, default 20000
+        Iterations per lambda (the interior point uses at most ``min(max_iter, 500)``).
+    warm_start : bool
+        Start each ``lam`` from the previous solution plus ``shift * w0``
+        (``shift > 0`` adds a small dense component, which can help when a
+        sparse warm start sits on a badly conditioned face of a degenerate
+        optimal set).
+        Fits at ``lam >= lambda_max`` return exact zeros without iterating.
+    shift : float, default 0.0
+        See ``warm_start``.
+    warn : bool, default True
+        Warn (:class:`~reweightkit.exceptions.ConvergenceWarning`) when a fit is not certified.
+    solver : {"fista", "ipm"}
+        ``"fista"`` (default) or the interior-point method of
+        :mod:`reweightkit.solvers.ipm` (m x m Newton systems; with ``warm_start`` each lambda
+        starts from the previous solution pushed back into the interior, which
+        measured about 35 % fewer iterations on the published path).  Both stop on
+        the same certificate.
+
+    Returns
+    -------
+    dict
+        ``lambda_max``, ``L`` and ``solutions`` (list of :class:`L1Solution`, in grid order).
+    """
+    if solver not in ("fista", "ipm"):
+        raise ValueError(f"solver must be 'fista' or 'ipm', got {solver!r}")
+    n = At_rec.shape[0]
+    lam_max = lambda_max(At_rec, b_t)
+    if lambdas is None:
+        if n_lambdas < 1:
+            raise ValueError(f"n_lambdas must be >= 1, got {n_lambdas}")
+        lambdas = lam_max * np.geomspace(1.0, eps, n_lambdas)
+    lambdas = np.asarray(lambdas, dtype=float)
+    if lambdas.size == 0:
+        raise ValueError("the lambda grid is empty")
+    if np.any(~np.isfinite(lambdas)) or np.any(lambdas < 0):
+        raise ValueError(f"every lambda must be finite and >= 0, got {lambdas.tolist()}")
+    if w0 is None:
+        w0 = scaled_start(At_rec, b_t)
+    L = lipschitz_constant(At_rec) if solver == "fista" else np.nan
+    sols, prev, gram = [], None, None
+    for lam in lambdas:
+        if lam >= lam_max:
+            z = np.zeros(n)
+            gap, rel = duality_gap(At_rec, b_t, z, lam)
+            sols.append(L1Solution(lam=float(lam), w=z, objective=0.5 * float(b_t @ b_t), dual_gap=gap,
+                                   rel_gap=rel, n_iter=0, converged=True))
+            continue
+        init = w0 if (prev is None or not warm_start) else prev + shift * w0
+        t0 = time.perf_counter()
+        if solver == "ipm":
+            gram = Gram(At_rec) if gram is None else gram  # built once for the whole path
+            hint = prev if (warm_start and prev is not None and np.any(prev > 0)) else w0
+            sol = ipm(At_rec, b_t, lam, hint, tol=tol, max_iter=min(max_iter, 500), warn=warn, gram=gram)
+        else:
+            sol = fista(At_rec, b_t, lam, init, L=L, tol=tol, max_iter=max_iter, warn=warn)
+        sol.seconds = time.perf_counter() - t0
+        sols.append(sol)
+        prev = sol.w
+    for s in sols:
+        s.kkt = kkt_residual(At_rec, b_t, s.w, s.lam, lam_max)
+    return {"lambda_max": lam_max, "L": L, "solutions": sols}
