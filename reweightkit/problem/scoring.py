@@ -192,6 +192,10 @@ def target_errors(df, weights, marginal_targets=None, continuous_targets=None) -
     return target_table(build_system(df, marginal_targets, continuous_targets), weights)
 
 
+def _abs_errors(df, weights, marginal_targets, continuous_targets) -> np.ndarray:
+    return np.abs(relative_errors(build_system(df, marginal_targets, continuous_targets), weights))
+
+
 def mean_relative_error(df, weights, marginal_targets=None, continuous_targets=None) -> float:
     """Mean absolute relative error over the targets (the published metric).
 
@@ -210,7 +214,7 @@ def mean_relative_error(df, weights, marginal_targets=None, continuous_targets=N
     -------
     float
     """
-    return float(np.mean(np.abs(relative_errors(build_system(df, marginal_targets, continuous_targets), weights))))
+    return float(np.mean(_abs_errors(df, weights, marginal_targets, continuous_targets)))
 
 
 def max_relative_error(df, weights, marginal_targets=None, continuous_targets=None) -> float:
@@ -231,7 +235,7 @@ def max_relative_error(df, weights, marginal_targets=None, continuous_targets=No
     -------
     float
     """
-    return float(np.max(np.abs(relative_errors(build_system(df, marginal_targets, continuous_targets), weights))))
+    return float(np.max(_abs_errors(df, weights, marginal_targets, continuous_targets)))
 
 
 def weight_summary(weights, tol: float = ACTIVE_TOL) -> dict:

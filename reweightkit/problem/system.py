@@ -379,6 +379,9 @@ def as_problem(data, marginal_targets=None, continuous_targets=None, weight_col=
             raise ValueError("data is an already prepared CalibrationProblem: its targets are fixed, so "
                              "marginal_targets and continuous_targets must be None")
         return data
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame (with target dicts) or a CalibrationProblem from "
+                        f"rk.prepare, got {type(data).__name__}")
     return prepare(data, marginal_targets, continuous_targets, weight_col)
 
 
