@@ -26,12 +26,11 @@ from matplotlib.ticker import FuncFormatter
 
 from .estimators.sparse import SparseCalibrator
 from .experiment.methods import METHODS, method_label
-from .experiment.sweeps import PUBLISHED_L0_LAMBDAS, CalibrationTask, check_grid, hard_concrete_grid
+from .experiment.sweeps import PUBLISHED_L0_LAMBDAS, CalibrationTask, check_grid, hard_concrete_grid, l1_path_fits
 from .problem.gates import BETA, GAMMA, ZETA, expected_l0, gate_density, gate_prob_one, gate_prob_zero
-from .problem.nnlasso import alpha_grid, lambda_max
+from .problem.nnlasso import alpha_grid
 from .problem.scoring import ACTIVE_TOL, target_table
 from .problem.system import prepare
-from .solvers.path import nn_lasso_path
 
 __all__ = [
     "PenaltyPath",
@@ -133,13 +132,11 @@ def l1_path(data, train_marginal=None, train_continuous=None, test_marginal=None
     """
     alphas = check_grid("alpha", alpha_grid() if alphas is None else alphas)
     task = _task(data, train_marginal, train_continuous, test_marginal, test_continuous, weight_col)
-    prob = task.problem
-    lam_max = lambda_max(prob.At_rec, prob.b_t)
-    path = nn_lasso_path(prob.At_rec, prob.b_t, lambdas=lam_max * alphas, w0=prob.w0, tol=tol)
-    rows = [task.scorer.score(s.w, alpha=float(a), seed=0, **{"lambda": s.lam}, rel_gap=s.rel_gap, n_iter=s.n_iter,
-                              converged=s.converged)
-            for a, s in zip(alphas, path["solutions"])]
-    return PenaltyPath("l1", "alpha", pd.DataFrame(rows), np.array([s.w for s in path["solutions"]]), prob.d)
+    _, positions, solutions = l1_path_fits(task.problem, alphas=alphas, tol=tol)
+    rows = [task.scorer.score(s.w, alpha=float(alphas[i]), seed=0, **{"lambda": s.lam}, rel_gap=s.rel_gap,
+                              n_iter=s.n_iter, converged=s.converged)
+            for i, s in zip(positions, solutions)]
+    return PenaltyPath("l1", "alpha", pd.DataFrame(rows), np.array([s.w for s in solutions]), task.problem.d)
 
 
 def hard_concrete_path(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None,

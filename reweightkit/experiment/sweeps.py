@@ -35,6 +35,7 @@ __all__ = [
     "PARAM_COLUMNS",
     "COLUMNS",
     "CalibrationTask",
+    "l1_path_fits",
     "sweep_l1",
     "hard_concrete_grid",
     "sweep_hard_concrete",
@@ -137,6 +138,38 @@ def _row(task, w, method, grid, seed=np.nan, seconds=np.nan, converged=True, **p
     return row
 
 
+def l1_path_fits(problem, *, alphas=None, lambdas=None, tol=1e-8):
+    """The certified, warm-started L1 path over a grid, strong to weak: the one L1 path driver of the kit.
+
+    Parameters
+    ----------
+    problem : CalibrationProblem
+        The train problem.
+    alphas : array-like, optional
+        Fractions of lambda_max.  Give exactly one of ``alphas`` and ``lambdas``.
+    lambdas : array-like, optional
+        Absolute penalties.
+    tol : float, default 1e-8
+        Relative duality gap of every fit.
+
+    Returns
+    -------
+    lam_max : float
+        :func:`reweightkit.lambda_max` of the problem.
+    positions : ndarray of int
+        Grid position of each solution.
+    solutions : list of L1Solution
+        In path order (largest lambda first).
+    """
+    if (alphas is None) == (lambdas is None):
+        raise ValueError("give exactly one of alphas and lambdas")
+    lam_max = lambda_max(problem.At_rec, problem.b_t)
+    grid = lam_max * check_grid("alpha", alphas) if lambdas is None else check_grid("lambda", lambdas)
+    order = np.argsort(-grid, kind="stable")
+    path = nn_lasso_path(problem.At_rec, problem.b_t, lambdas=grid[order], w0=problem.w0, tol=tol)
+    return lam_max, order, path["solutions"]
+
+
 def sweep_l1(task, *, alphas=None, lambdas=None, refit=False, method=None, tol=1e-8, optimal_set=False,
              verbose=False):
     """SparseCalibrator along one warm-started certified path, over ``alphas`` or absolute ``lambdas``.
@@ -170,16 +203,11 @@ def sweep_l1(task, *, alphas=None, lambdas=None, refit=False, method=None, tol=1
         One row per grid point (:data:`COLUMNS`, ``alpha`` and ``lambda`` filled).
     """
     task = _check_task(task)
-    if (alphas is None) == (lambdas is None):
-        raise ValueError("give exactly one of alphas and lambdas")
     prob = task.problem
-    lam_max = lambda_max(prob.At_rec, prob.b_t)
-    grid = lam_max * check_grid("alpha", alphas) if lambdas is None else check_grid("lambda", lambdas)
-    order = np.argsort(-grid, kind="stable")
-    path = nn_lasso_path(prob.At_rec, prob.b_t, lambdas=grid[order], w0=prob.w0, tol=tol)
+    lam_max, positions, solutions = l1_path_fits(prob, alphas=alphas, lambdas=lambdas, tol=tol)
     name = method or ("l1-relaxed" if refit else "l1")
     rows = []
-    for pos, sol in tqdm(list(zip(order, path["solutions"])), desc=name, disable=not verbose):
+    for pos, sol in tqdm(list(zip(positions, solutions)), desc=name, disable=not verbose):
         w, secs, conv = sol.w, sol.seconds, sol.converged
         if refit and np.any(w > 0):
             t0 = time.perf_counter()
