@@ -17,7 +17,7 @@ Everything a user or a notebook needs is re-exported here (``rk.__all__``).
 
 from . import widgets
 from .estimators import HardConcreteCalibrator, RakeCalibrator, SparseCalibrator, SubsampleRakeCalibrator
-from .exceptions import ConvergenceWarning, LambdaMaxWarning, RakeWarning
+from .exceptions import ConvergenceWarning, LambdaMaxWarning, PartialMarginWarning, RakeWarning, TargetMissWarning
 from .experiment import (
                          COLUMNS,
                          METHODS,
@@ -94,7 +94,7 @@ __all__ = [
     "train_hard_concrete", "train_with_l0_python",
     # estimators and warnings
     "SparseCalibrator", "HardConcreteCalibrator", "RakeCalibrator", "SubsampleRakeCalibrator",
-    "ConvergenceWarning", "LambdaMaxWarning", "RakeWarning",
+    "ConvergenceWarning", "LambdaMaxWarning", "RakeWarning", "TargetMissWarning", "PartialMarginWarning",
     # experiment
     "published_example", "superpopulation", "synthetic_problem", "CalibrationTask", "METHODS", "COLUMNS",
     "PARAM_COLUMNS", "PUBLISHED_L1_LAMBDAS", "PUBLISHED_L0_LAMBDAS", "sweep_l1", "sweep_hard_concrete",

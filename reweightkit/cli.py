@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +21,41 @@ from .experiment.summary import runtime_table, summarize
 from .experiment.sweeps import PARAM_COLUMNS, PUBLISHED_L0_LAMBDAS
 from .problem.nnlasso import alpha_grid
 
-__all__ = ["main", "run_frontier"]
+__all__ = ["main", "run_frontier", "RESULT_FILES"]
+
+RESULT_FILES = ("frontier.csv", "summary.csv", "runtime.csv", "frontier.png")
+"""What ``reweightkit frontier`` writes into ``--out``: a whole set, never a mix of two runs."""
+
+
+def _staging_dir(out: Path) -> Path:
+    """Check ``out`` before any computation and return an empty folder beside it to write into.
+
+    ``out`` must be absent or a folder holding only :data:`RESULT_FILES` (a previous
+    run); its parent must be writable (proved by creating the staging folder there).
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is an existing file, not a folder: choose a folder")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in RESULT_FILES)
+        if foreign:
+            raise ValueError(f"--out {str(out)!r} holds files this command did not write ({foreign[:5]}); "
+                             "choose a new or empty folder, so that replacing the results cannot delete them")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as e:
+        raise ValueError(f"--out {str(out)!r} cannot be written: {e.strerror or e}") from e
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Replace ``out`` by the complete ``staging`` folder with renames, so a result set is whole or absent."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def run_frontier(out="results", benchmark="published", replicates=3, quick=False, seeds=5, epochs=2000,
@@ -53,6 +90,29 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     if epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {epochs}")
+    if benchmark not in ("published", "superpopulation"):
+        raise ValueError(f"unknown benchmark {benchmark!r}; choose 'published' or 'superpopulation'")
+    if replicates < 1:
+        raise ValueError(f"--replicates must be >= 1, got {replicates}")
+    out = Path(out)
+    staging = _staging_dir(out)  # before the computation: a bad --out fails in a second, not after minutes
+    try:
+        results, summary, runtime = _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose)
+        results.to_csv(staging / "frontier.csv", index=False)
+        summary.to_csv(staging / "summary.csv", index=False)
+        runtime.to_csv(staging / "runtime.csv", index=False)
+        fig = Figure(figsize=(13, 5), layout="tight")
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+        plot_frontier(summary, ax=ax1, title=f"Frontier ({benchmark} benchmark)")
+        plot_runtime(runtime, ax=ax2)
+        fig.savefig(staging / "frontier.png", dpi=120)
+        _publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when published
+    return results, summary, runtime
+
+
+def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose):
     kw = dict(seeds=range(seeds), epochs=epochs, verbose=verbose)
     if methods is not None:
         kw["methods"] = methods
@@ -61,25 +121,9 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
                   epochs=min(epochs, 200))
     if benchmark == "published":
         results = run_comparison(*published_example(), **kw)
-    elif benchmark == "superpopulation":
-        if replicates < 1:
-            raise ValueError(f"--replicates must be >= 1, got {replicates}")
-        results = run_replicates(superpopulation, 1 if quick else replicates, **kw)
     else:
-        raise ValueError(f"unknown benchmark {benchmark!r}; choose 'published' or 'superpopulation'")
-    summary = summarize(results)
-    runtime = runtime_table(results)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    results.to_csv(out / "frontier.csv", index=False)
-    summary.to_csv(out / "summary.csv", index=False)
-    runtime.to_csv(out / "runtime.csv", index=False)
-    fig = Figure(figsize=(13, 5), layout="tight")
-    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
-    plot_frontier(summary, ax=ax1, title=f"Frontier ({benchmark} benchmark)")
-    plot_runtime(runtime, ax=ax2)
-    fig.savefig(out / "frontier.png", dpi=120)
-    return results, summary, runtime
+        results = run_replicates(superpopulation, 1 if quick else replicates, **kw)
+    return results, summarize(results), runtime_table(results)
 
 
 def main(argv=None) -> int:

@@ -134,6 +134,7 @@ def test_clone_of_a_fitted_estimator_is_unfitted(published):
     assert not hasattr(twin, "weights_") and twin.get_params() == fitted.get_params()
 
 
+@pytest.mark.filterwarnings("ignore::reweightkit.exceptions.ConvergenceWarning")  # 30 Hard Concrete epochs
 def test_estimators_accept_a_prepared_problem(published):
     df, tm, tc, _ = published
     problem = rk.prepare(df, tm, tc)

@@ -8,6 +8,8 @@ import reweightkit as rk  # noqa: E402 (after the importorskip)
 from reweightkit import train_hard_concrete, train_with_l0_python  # noqa: E402
 
 FAST = dict(epochs=150)
+# short trainings are the point of most tests here: Hard Concrete's "not settled" warning is tested on its own
+pytestmark = pytest.mark.filterwarnings("ignore:Hard Concrete had not settled:reweightkit.exceptions.ConvergenceWarning")
 
 
 def test_same_seed_same_weights_and_global_rng_untouched(published):

@@ -12,10 +12,17 @@ problem once (or takes an already prepared one) and hands it to the subclass's
 from __future__ import annotations
 
 import inspect
+import warnings
+
+import numpy as np
 
 from .._validation import validate_params
-from ..problem.scoring import n_active
+from ..exceptions import TargetMissWarning
+from ..problem.scoring import n_active, relative_errors
 from ..problem.system import as_problem
+
+FAR_OFF = 0.5
+"""A train target missed by more than this fraction of its value is reported (:class:`TargetMissWarning`)."""
 
 __all__ = ["BaseCalibrator"]
 
@@ -29,6 +36,11 @@ class BaseCalibrator:
     """
 
     _parameter_constraints: dict = {}
+    _miss_advice = ""  # one sentence on what to change when targets are far off
+
+    def _warn_on_miss(self) -> bool:
+        """Whether a far-off target needs the generic warning (False where the fit warned already)."""
+        return True
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -110,7 +122,15 @@ class BaseCalibrator:
         -------
         self
             The fitted estimator: ``weights_`` (ndarray, shape (n,), float64, >= 0),
-            ``n_active_`` and ``target_names_``, plus the method's own attributes.
+            ``n_active_``, ``target_names_``, ``train_errors_`` (signed relative error of
+            each train target) and ``max_train_error_``, plus the method's own attributes.
+
+        Warns
+        -----
+        TargetMissWarning
+            When a train target is missed by more than half its value, with the numbers.
+        PartialMarginWarning
+            When a margin has targets for some of its categories only.
         """
         previous = getattr(self, "weights_", None)
         self._reset()  # a failed fit leaves no stale result behind
@@ -119,6 +139,16 @@ class BaseCalibrator:
         self._fit_problem(problem, previous)
         self.n_active_ = n_active(self.weights_)
         self.target_names_ = list(problem.system.names)
+        self.train_errors_ = relative_errors(problem.system, self.weights_)
+        self.max_train_error_ = float(np.max(np.abs(self.train_errors_)))
+        if self.max_train_error_ > FAR_OFF and self._warn_on_miss():
+            worst = np.argsort(-np.abs(self.train_errors_))[:5]
+            far = int(np.sum(np.abs(self.train_errors_) > FAR_OFF))
+            listed = ", ".join(f"{self.target_names_[i]} {self.train_errors_[i]:+.1%}" for i in worst
+                               if abs(self.train_errors_[i]) > FAR_OFF)
+            warnings.warn(f"{type(self).__name__} leaves {far} of {len(self.target_names_)} train targets off by more "
+                          f"than {FAR_OFF:.0%} ({listed}; {self.n_active_} active records). {self._miss_advice}",
+                          TargetMissWarning, stacklevel=2)
         return self
 
     def _fit_problem(self, problem, previous_weights):  # pragma: no cover - every subclass defines it

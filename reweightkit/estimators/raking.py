@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import MAX_SEED, Interval
 from ..exceptions import RakeWarning
-from ..problem.system import margin_cells
+from ..problem.system import margin_cells, unreachable_targets
 from ..solvers.raking import rake
 from .base import BaseCalibrator
 
@@ -51,12 +51,23 @@ class RakeCalibrator(BaseCalibrator):
         self.tol = tol
         self.max_iter = max_iter
 
+    def _warn_on_miss(self) -> bool:
+        return False  # RakeWarning reports a miss
+
     def _fit_problem(self, problem, previous_weights):
+        _check_reachable(problem, problem.w0)
         self.weights_, self.converged_, self.max_residual_ = rake(problem.At_rec, problem.b_t, problem.w0,
                                                                   tol=self.tol, max_iter=self.max_iter)
         if not self.converged_:
             warnings.warn(f"raking did not reach the targets (largest relative residual {self.max_residual_:.3g})",
                           RakeWarning, stacklevel=3)
+
+
+def _check_reachable(problem, w):
+    blocked = unreachable_targets(problem.system, w)
+    if blocked:
+        raise ValueError(f"raking multiplies the design weights, so it cannot reach targets {blocked[:10]}: none of "
+                         "their records has a positive design weight")
 
 
 def _proportional_allocation(sizes, k):
@@ -101,7 +112,9 @@ class SubsampleRakeCalibrator(BaseCalibrator):
     ----------
     weights_ : ndarray, shape (n_records_total,)
         Raked weights of the kept records, zero elsewhere.
-    kept_ : ndarray of int
+    kept_ : pandas.Index
+        Labels (the DataFrame's index) of the kept records.
+    kept_positions_ : ndarray of int
         Positions of the kept records.
     converged_ : bool
         Whether raking met every target.
@@ -120,7 +133,11 @@ class SubsampleRakeCalibrator(BaseCalibrator):
         self.n_records = n_records
         self.seed = seed
 
+    def _warn_on_miss(self) -> bool:
+        return False  # RakeWarning reports a miss
+
     def _fit_problem(self, problem, previous_weights):
+        _check_reachable(problem, problem.w0)
         k, n = int(self.n_records), problem.n_records
         if k > n:
             raise ValueError(f"n_records must be between 1 and the number of records ({n}), got {k}")
@@ -139,4 +156,4 @@ class SubsampleRakeCalibrator(BaseCalibrator):
                           f"{res:.3g}): too few records for {problem.b_t.size} targets", RakeWarning, stacklevel=3)
         self.weights_ = np.zeros(n)
         self.weights_[kept] = w_sub
-        self.kept_, self.converged_ = kept, conv
+        self.kept_positions_, self.kept_, self.converged_ = kept, problem.labels[kept], conv

@@ -38,7 +38,11 @@ class SparseCalibrator(BaseCalibrator):
         Scale-free penalty: ``lambda = alpha * lambda_max``, where
         ``lambda_max = max(0, max_j (A~' b~)_j)`` is the smallest penalty whose
         solution is all zeros.  Give exactly one of ``sparsity_weight`` and
-        ``alpha``.
+        ``alpha``.  Since ``(A~' b~)_j = sum_i a_ij / b_i``, ``lambda_max`` is set
+        by the **smallest** targets: on complete margins the optimum shrinks each
+        count to ``(1 - lambda b_i) b_i``, a shortfall of about ``alpha b_i / b_min``,
+        so ``alpha = 0.05`` with one target 20 times smaller than the others zeroes
+        them (a :class:`~reweightkit.TargetMissWarning` says so).
     refit : bool, default False
         Relaxed L1: after the support ``{j : w_j > 0}`` is found, re-solve
         ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on it without the penalty,
@@ -121,6 +125,13 @@ class SparseCalibrator(BaseCalibrator):
         "solution": [Options({"solver", "vertex"})],
         "solver": [Options({"fista", "ipm"})],
     }
+
+    _miss_advice = ("alpha is a fraction of lambda_max, which the smallest target sets: plain L1 shrinks target i "
+                    "by about alpha * b_i / b_min, so a small target makes a given alpha zero the large ones. "
+                    "Lower alpha, or refit=True.")
+
+    def _warn_on_miss(self) -> bool:
+        return self.lambda_ < self.lambda_max_  # at or above lambda_max, LambdaMaxWarning has said it
 
     def _penalty(self, lam_max: float) -> float:
         if (self.sparsity_weight is None) == (self.alpha is None):

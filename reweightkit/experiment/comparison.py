@@ -73,8 +73,13 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
             raise ValueError("data is a prepared CalibrationTask: give no target dicts")
         task = data
     else:
+        if not (test_marginal or test_continuous):
+            raise ValueError("run_comparison scores every fit on held-out targets: give test_marginal and/or "
+                             "test_continuous (targets the fits do not see)")
         task = CalibrationTask.from_targets(data, train_marginal, train_continuous, test_marginal, test_continuous,
                                             weight_col)
+    if task.test is None:
+        raise ValueError("the task has no held-out targets: build it with test_marginal and/or test_continuous")
     n = task.problem.n_records
     # validate every grid before any fitting starts
     options = {

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
+
+from .._validation import MAX_SEED, Interval, validate_params
 
 __all__ = ["published_example", "superpopulation", "synthetic_problem", "AGE_GROUPS", "REGIONS"]
 
@@ -37,6 +41,7 @@ def published_example(n: int = 5000):
     train_continuous : dict ``{"weight": total}``
     test_marginal : dict ``{"is_male": {True: count, False: count}}``
     """
+    validate_params({"n": [Interval(Integral, 1, None)]}, {"n": n})
     rng = np.random.RandomState(42)
     df = pd.DataFrame(
         {
@@ -105,6 +110,13 @@ def superpopulation(seed: int = 0, n_sample: int = 5000, population_size: int = 
     train_marginal, train_continuous, test_marginal : dict
         True population totals.
     """
+    validate_params({"seed": [Interval(Integral, 0, MAX_SEED)], "n_sample": [Interval(Integral, 1, None)],
+                     "population_size": [Interval(Integral, 1, None)],
+                     "population_seed": [Interval(Integral, 0, MAX_SEED)]},
+                    {"seed": seed, "n_sample": n_sample, "population_size": population_size,
+                     "population_seed": population_seed})
+    if n_sample > population_size:
+        raise ValueError(f"n_sample ({n_sample}) must not exceed population_size ({population_size})")
     rng = np.random.default_rng(population_seed)
     N = population_size
     region = rng.choice(REGIONS, N, p=[0.3, 0.25, 0.25, 0.2])

@@ -40,6 +40,9 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
     -------
     matplotlib Axes
     """
+    if summary is None or len(summary) == 0 or not {"method", "n_active", y} <= set(summary.columns):
+        raise ValueError(f"summary must be a non-empty DataFrame with 'method', 'n_active' and {y!r} columns "
+                         "(the output of rk.summarize)")
     ax = _ax(ax)
     for method, g in summary.groupby("method", sort=False):
         g = g.sort_values("n_active")

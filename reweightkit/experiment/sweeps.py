@@ -14,18 +14,19 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .._validation import check_seed
+from .._validation import Interval, check_seed, validate_params
 from ..estimators.raking import RakeCalibrator, SubsampleRakeCalibrator
 from ..exceptions import RakeWarning
 from ..problem.nnlasso import lambda_max
 from ..problem.scoring import Scorer
 from ..problem.system import CalibrationProblem, CalibrationSystem, build_system, prepare
-from ..solvers.hardconcrete import train_hard_concrete
+from ..solvers.hardconcrete import settled, train_hard_concrete
 from ..solvers.optimal_set import held_out_ranges, vertex_solution
 from ..solvers.path import nn_lasso_path, relaxed_refit
 
@@ -275,14 +276,18 @@ def sweep_hard_concrete(task, *, lambdas=PUBLISHED_L0_LAMBDAS, seeds=range(5), e
     -------
     DataFrame
         One row per (lambda_l0, seed) (:data:`COLUMNS`, ``lambda_l0`` filled;
-        ``seconds`` is the batch time divided by the number of fits).
+        ``seconds`` is the batch time divided by the number of fits; ``converged``
+        is :func:`reweightkit.solvers.hardconcrete.settled`).
     """
     task = _check_task(task)
+    validate_params({"epochs": [Interval(Integral, 1, None)], "lr": [Interval(Real, 0, None, closed="neither")]},
+                    {"epochs": epochs, "lr": lr})
     lam_k, grid_k, seed_k, out = hard_concrete_grid(task.problem, lambdas, seeds, epochs=epochs, lr=lr,
                                                     verbose=verbose, desc="hardconcrete sweep")
     per_fit = out["seconds"] / len(lam_k)
-    return pd.DataFrame([_row(task, w, "hardconcrete", g, seed=s, seconds=per_fit, lambda_l0=lam)
-                         for w, lam, g, s in zip(out["weights"], lam_k, grid_k, seed_k)])
+    ok, _ = settled(out["history"], epochs)
+    return pd.DataFrame([_row(task, w, "hardconcrete", g, seed=s, seconds=per_fit, converged=c, lambda_l0=lam)
+                         for w, lam, g, s, c in zip(out["weights"], lam_k, grid_k, seed_k, ok)])
 
 
 def sweep_subsample(task, *, sizes, seeds=range(5), verbose=False):

@@ -46,6 +46,30 @@ def _weights(n, w) -> np.ndarray:
     return w
 
 
+def _in_frame_order(df, weights):
+    """``weights`` in the frame's row order: a Series is aligned on ``df.index``, or refused."""
+    if isinstance(weights, pd.Series):
+        if weights.index.equals(df.index):
+            return weights.to_numpy(dtype=float)
+        if weights.index.is_unique and df.index.is_unique and len(weights) == len(df) \
+                and weights.index.isin(df.index).all():
+            return weights.reindex(df.index).to_numpy(dtype=float)
+        raise ValueError("weights is a Series whose index is not the data's index: pass it on the DataFrame's index "
+                         "(it is then aligned by label) or as an array in the DataFrame's row order")
+    return weights
+
+
+def _nonnegative(weights, name="weights") -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} has {int((~np.isfinite(w)).sum())} NaN or infinite value(s)")
+    if np.any(w < 0):
+        raise ValueError(f"{name} has {int((w < 0).sum())} negative value(s); this summary needs weights >= 0")
+    return w
+
+
 def relative_errors(system: CalibrationSystem, w) -> np.ndarray:
     """Signed relative errors ``(A w - b) / |b|`` of every target.
 
@@ -101,7 +125,7 @@ def n_active(weights, tol: float = ACTIVE_TOL) -> int:
     -------
     int
     """
-    return int(np.count_nonzero(np.asarray(weights, dtype=float) > tol))
+    return int(np.count_nonzero(_nonnegative(weights) > tol))
 
 
 def kish_ess(weights) -> float:
@@ -117,7 +141,7 @@ def kish_ess(weights) -> float:
     float
         The ESS (0 for all-zero weights).
     """
-    w = np.asarray(weights, dtype=float)
+    w = _nonnegative(weights)
     s2 = float(np.dot(w, w))
     return 0.0 if s2 == 0 else float(w.sum() ** 2 / s2)
 
@@ -177,8 +201,8 @@ def target_errors(df, weights, marginal_targets=None, continuous_targets=None) -
     ----------
     df : DataFrame, n rows
         Microdata.
-    weights : array-like, shape (n,)
-        Weights, in the frame's row order.
+    weights : array-like or Series, shape (n,)
+        Weights in the frame's row order, or a Series on the frame's index (aligned by label).
     marginal_targets : dict {column: {category: count}}, optional
         Count targets.
     continuous_targets : dict {column: total}, optional
@@ -189,11 +213,11 @@ def target_errors(df, weights, marginal_targets=None, continuous_targets=None) -
     DataFrame
         ``target``, ``kind``, ``value``, ``estimate``, ``error``, ``relative_error``.
     """
-    return target_table(build_system(df, marginal_targets, continuous_targets), weights)
+    return target_table(build_system(df, marginal_targets, continuous_targets), _in_frame_order(df, weights))
 
 
 def _abs_errors(df, weights, marginal_targets, continuous_targets) -> np.ndarray:
-    return np.abs(relative_errors(build_system(df, marginal_targets, continuous_targets), weights))
+    return np.abs(relative_errors(build_system(df, marginal_targets, continuous_targets), _in_frame_order(df, weights)))
 
 
 def mean_relative_error(df, weights, marginal_targets=None, continuous_targets=None) -> float:
@@ -203,8 +227,8 @@ def mean_relative_error(df, weights, marginal_targets=None, continuous_targets=N
     ----------
     df : DataFrame, n rows
         Microdata.
-    weights : array-like, shape (n,)
-        Weights.
+    weights : array-like or Series, shape (n,)
+        Weights in the frame's row order, or a Series on the frame's index (aligned by label).
     marginal_targets : dict {column: {category: count}}, optional
         Count targets.
     continuous_targets : dict {column: total}, optional
@@ -224,8 +248,8 @@ def max_relative_error(df, weights, marginal_targets=None, continuous_targets=No
     ----------
     df : DataFrame, n rows
         Microdata.
-    weights : array-like, shape (n,)
-        Weights.
+    weights : array-like or Series, shape (n,)
+        Weights in the frame's row order, or a Series on the frame's index (aligned by label).
     marginal_targets : dict {column: {category: count}}, optional
         Count targets.
     continuous_targets : dict {column: total}, optional
@@ -255,7 +279,7 @@ def weight_summary(weights, tol: float = ACTIVE_TOL) -> dict:
         ``kish_ess``, and ``top1pct_share``, the share of the total held by the
         largest 1 % of records (at least one record).
     """
-    w = np.asarray(weights, dtype=float)
+    w = _nonnegative(weights)
     active = w[w > tol]
     total = float(w.sum())
     k = max(1, int(np.ceil(0.01 * w.size)))
@@ -279,8 +303,8 @@ def evaluate(df, weights, train_marginal=None, train_continuous=None, test_margi
     ----------
     df : DataFrame, n rows
         Microdata.
-    weights : array-like, shape (n,)
-        Weights.
+    weights : array-like or Series, shape (n,)
+        Weights in the frame's row order, or a Series on the frame's index (aligned by label).
     train_marginal, train_continuous : dict, optional
         Train targets.
     test_marginal, test_continuous : dict, optional
@@ -293,6 +317,7 @@ def evaluate(df, weights, train_marginal=None, train_continuous=None, test_margi
     dict
         :meth:`Scorer.score`'s entries and :func:`weight_summary`'s.
     """
+    weights = _in_frame_order(df, weights)
     test = build_system(df, test_marginal, test_continuous) if (test_marginal or test_continuous) else None
     out = Scorer(build_system(df, train_marginal, train_continuous), test).score(weights)
     out.update(weight_summary(weights, tol=tol))

@@ -17,6 +17,7 @@ solver, estimator and sweep takes.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 
@@ -24,8 +25,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..exceptions import PartialMarginWarning
+
 __all__ = ["CalibrationSystem", "CalibrationProblem", "ScaledProblem", "build_system", "design_weights", "prepare",
-           "as_problem", "scaled_start", "margin_cells"]
+           "as_problem", "scaled_start", "margin_cells", "unreachable_targets"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ def _check_frame(df) -> None:
         raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0:
         raise ValueError("data is empty: the DataFrame has no records (rows)")
+    dup = df.columns[df.columns.duplicated()]
+    if len(dup):
+        raise ValueError(f"the data has duplicate column names {sorted(map(str, set(dup)))}: rename them so that "
+                         "each target names one column")
 
 
 def _column(df: pd.DataFrame, col, role: str) -> pd.Series:
@@ -133,14 +140,33 @@ def _column(df: pd.DataFrame, col, role: str) -> pd.Series:
 
 
 def design_weights(df: pd.DataFrame, weight_col: str | None = "weight") -> np.ndarray:
-    """Design weights from ``weight_col`` as float64 (ones if the column is absent).
+    """Design weights from ``weight_col`` as float64.
 
-    Raises on NaN, infinite, negative or non-numeric design weights, or when all
-    are zero.
+    Parameters
+    ----------
+    df : DataFrame
+        Microdata.
+    weight_col : str or None, default "weight"
+        The design weight column; ``None`` asks for uniform design weights (ones).
+        A name that is not a column is an error, never replaced by ones.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        On a missing column, NaN, infinite or negative design weights, or when all are zero.
+    TypeError
+        On a non-numeric column.
     """
     _check_frame(df)
-    if weight_col is None or weight_col not in df.columns:
+    if weight_col is None:
         return np.ones(len(df))
+    if weight_col not in df.columns:
+        raise ValueError(f"weight_col {weight_col!r} is not a column of the data (columns: {list(df.columns)[:20]}); "
+                         "name the design weight column, or pass weight_col=None for uniform design weights")
     s = df[weight_col]
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
         raise TypeError(f"design weight column {weight_col!r} must be numeric, got dtype {s.dtype}")
@@ -153,6 +179,17 @@ def design_weights(df: pd.DataFrame, weight_col: str | None = "weight") -> np.nd
     if not np.any(d > 0):
         raise ValueError(f"design weight column {weight_col!r} is zero for every record")
     return d
+
+
+def _missing_category(col, cat, uniques) -> str:
+    present = sorted(map(str, uniques))[:20]
+    msg = f"category {cat!r} of column {col!r} has a target but no records; categories present: {present}"
+    same_text = [u for u in uniques if str(u) == str(cat)]
+    if same_text:
+        u = same_text[0]
+        msg += (f". The key's type differs: the target key is {type(cat).__name__} {cat!r} but the column holds "
+                f"{type(u).__name__} {u!r}; use {u!r} as the key")
+    return msg
 
 
 def build_system(df: pd.DataFrame, marginal_targets=None, continuous_targets=None) -> CalibrationSystem:
@@ -206,16 +243,15 @@ def build_system(df: pd.DataFrame, marginal_targets=None, continuous_targets=Non
             raise ValueError(f"marginal target column {col!r} has {int(s.isna().sum())} missing (NaN) value(s)")
         codes, uniques = pd.factorize(s, sort=False)
         lookup = {u: k for k, u in enumerate(uniques)}
+        by_code = np.argsort(codes, kind="stable")  # records grouped by category, in record order
+        starts = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(uniques)))]
         for cat, value in cats.items():
             name = f"{col}={cat}"
             v = _check_target_value(name, value)
             k = lookup.get(cat)
             if k is None:
-                raise ValueError(
-                    f"category {cat!r} of column {col!r} has a target but no records; "
-                    f"categories present: {sorted(map(str, uniques))[:20]}"
-                )
-            idx = np.flatnonzero(codes == k)
+                raise ValueError(_missing_category(col, cat, uniques))
+            idx = by_code[starts[k]:starts[k + 1]]
             rows.append(np.full(idx.size, len(b)))
             cols.append(idx)
             vals.append(np.ones(idx.size))
@@ -236,6 +272,9 @@ def build_system(df: pd.DataFrame, marginal_targets=None, continuous_targets=Non
         idx = np.flatnonzero(x)
         if idx.size == 0:
             raise ValueError(f"continuous target column {col!r} is zero for every record, so its total {v} cannot be reached")
+        if not np.any(x > 0):
+            raise ValueError(f"target {str(col)!r} asks for a positive total ({v:g}) of column {col!r}, whose values are "
+                             "all <= 0: no non-negative weights reach it")
         rows.append(np.full(idx.size, len(b)))
         cols.append(idx)
         vals.append(x[idx])
@@ -255,7 +294,12 @@ def build_system(df: pd.DataFrame, marginal_targets=None, continuous_targets=Non
 
 
 def scaled_start(At_rec, b_t, d=None) -> np.ndarray:
-    """The start point ``c d``: design weights times the least-squares constant ``c`` fitting ``A~ (c d) ~= b~``.
+    """The start point ``c d``: design weights times one constant, the median of the targets' own ratios.
+
+    Each target ``i`` whose design-weighted estimate ``z_i = (A~ d)_i`` is positive
+    asks for the factor ``b~_i / z_i``; ``c`` is their median, so no single target
+    (a tiny one, or one whose column is mostly negative) can drag every other
+    target away from its value, as a least-squares constant would.
 
     Parameters
     ----------
@@ -269,24 +313,23 @@ def scaled_start(At_rec, b_t, d=None) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n,)
-        ``c d`` with ``c = (z'b~) / (z'z)``, ``z = A~ d``.
+        ``c d`` with ``c = median_i {b~_i / z_i : z_i > 0, b~_i > 0}``.
 
     Raises
     ------
     ValueError
-        If ``c`` is not finite and positive (the design weights give zero or
-        negative totals for every target).
+        If no target has a positive design-weighted estimate.
     """
     d = np.ones(At_rec.shape[0]) if d is None else np.asarray(d, dtype=float)
-    z = At_rec.T @ d
-    zz = float(z @ z)
-    c = float(z @ b_t) / zz if zz > 0 else 0.0
-    if not (np.isfinite(c) and c > 0):
+    z = np.asarray(At_rec.T @ d, dtype=float)
+    b_t = np.asarray(b_t, dtype=float)
+    ok = (z > 0) & (b_t > 0)
+    if not np.any(ok):
         raise ValueError(
-            "the design weights give zero or negative weighted totals for every target: "
-            "cannot scale them to a starting point"
+            "the design weights give a zero or negative weighted estimate for every target, so there is no "
+            "scale to start from: check the design weight column and the targets' columns"
         )
-    return d * c
+    return d * float(np.median(b_t[ok] / z[ok]))
 
 
 @dataclass(frozen=True)
@@ -309,6 +352,8 @@ class CalibrationProblem:
         Design weights.
     w0 : ndarray, shape (n,)
         The start point :func:`scaled_start` (design weights times one constant).
+    index : pandas.Index, optional
+        The records' labels (the DataFrame's index); positions when omitted.
     """
 
     system: CalibrationSystem
@@ -316,6 +361,12 @@ class CalibrationProblem:
     b_t: np.ndarray
     d: np.ndarray
     w0: np.ndarray
+    index: pd.Index | None = None
+
+    @property
+    def labels(self) -> pd.Index:
+        """The records' labels: ``index``, or ``RangeIndex(n)`` when it is omitted."""
+        return self.index if self.index is not None else pd.RangeIndex(self.n_records)
 
     @property
     def n_records(self) -> int:
@@ -353,9 +404,53 @@ def prepare(df, marginal_targets=None, continuous_targets=None, weight_col="weig
     """
     system = build_system(df, marginal_targets, continuous_targets)
     d = design_weights(df, weight_col)
+    _warn_partial_margins(df, system)
     A_rel, b_t = system.scaled()
     At_rec = A_rel.T.tocsr()
-    return CalibrationProblem(system=system, At_rec=At_rec, b_t=b_t, d=d, w0=scaled_start(At_rec, b_t, d))
+    return CalibrationProblem(system=system, At_rec=At_rec, b_t=b_t, d=d, w0=scaled_start(At_rec, b_t, d),
+                              index=df.index)
+
+
+def _warn_partial_margins(df, system) -> None:
+    """Warn when a margin's targets leave some of its records in no targeted category."""
+    fams = system.families or []
+    for fam in dict.fromkeys(f for f, k in zip(fams, system.kinds) if k == "marginal"):
+        rows = [i for i, (f, k) in enumerate(zip(fams, system.kinds)) if f == fam and k == "marginal"]
+        covered = np.diff(system.A[rows].tocsc().indptr) > 0
+        if covered.all():
+            continue
+        targeted = {str(system.categories[i]) for i in rows}
+        free = sorted({str(v) for v in df[fam].unique()} - targeted)
+        warnings.warn(
+            f"the targets of column {fam!r} cover {len(rows)} of its categories; {int((~covered).sum())} records in "
+            f"{free[:10]} have no target in that margin.  What happens to them depends on the method: L1 and Hard "
+            "Concrete give them no weight unless another target needs them (they cost penalty and fit nothing), "
+            "raking keeps their design weights adjusted by the other margins only, subsample + rake keeps the "
+            "sampled share of them.  Give a target for every category to constrain them.",
+            PartialMarginWarning, stacklevel=3)
+
+
+def unreachable_targets(system: CalibrationSystem, w) -> list[str]:
+    """Names of the (positive) targets that no record with positive ``w`` contributes to positively.
+
+    A method that can only rescale ``w`` (raking from the design weights, Hard
+    Concrete's multiplicative weights) can never reach them.
+
+    Parameters
+    ----------
+    system : CalibrationSystem
+        The targets.
+    w : ndarray, shape (n,)
+        Weights (e.g. design weights).
+
+    Returns
+    -------
+    list of str
+    """
+    A = system.A
+    positive = A.multiply(A > 0).tocsr()
+    reach = positive @ (np.asarray(w) > 0).astype(float)
+    return [name for name, r in zip(system.names, reach) if r <= 0]
 
 
 def as_problem(data, marginal_targets=None, continuous_targets=None, weight_col="weight") -> CalibrationProblem:

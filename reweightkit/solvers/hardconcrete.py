@@ -28,6 +28,7 @@ which other replicas share its batch.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,10 @@ from tqdm.auto import tqdm
 
 from ..problem.gates import BETA, EPS, GAMMA, LOG_ALPHA_BOUND, ZETA
 
-__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch"]
+__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "check_device", "settled"]
+
+SETTLE_WINDOW = 0.2
+""":func:`settled` compares the last ``SETTLE_WINDOW`` share of the epochs."""
 
 def require_torch():
     try:
@@ -46,6 +50,83 @@ def require_torch():
             "pip install torch==2.13.0 && pip install 'reweightkit[l0]'"
         ) from e
     return torch
+
+
+def check_device(device):
+    """The torch device ``device`` names, checked against what this machine has.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    TypeError
+        If ``device`` is not a string or a ``torch.device``.
+    ValueError
+        If it names no device type, or one this machine does not have.
+    """
+    torch = require_torch()
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'cpu' or 'cuda', or a torch.device, got {device!r}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}") from e
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but torch sees no CUDA GPU on this machine; use device='cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device={device!r} but torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} but torch sees no MPS device on this machine; use device='cpu'")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+    return dev
+
+
+def settled(history, epochs, tol=0.01):
+    """Whether each replica's training had settled: Hard Concrete's convergence diagnostic.
+
+    The expected number of open gates (a smooth function of ``log_alpha``, unlike
+    the sampled loss) must change by at most ``tol`` relative over the last
+    ``SETTLE_WINDOW`` (20 %) of the epochs.  Fewer than two history points in
+    that span cannot show it, and count as not settled.
+
+    Parameters
+    ----------
+    history : DataFrame
+        :func:`train_hard_concrete`'s history (``replica``, ``epoch``, ``expected_active``).
+    epochs : int
+        Epochs trained.
+    tol : float, default 0.01
+        Largest relative change.
+
+    Returns
+    -------
+    ok : ndarray of bool, shape (K,)
+        Settled, per replica.
+    change : ndarray, shape (K,)
+        The relative change (NaN where it could not be measured).
+    """
+    ok, change = [], []
+    start = epochs * (1 - SETTLE_WINDOW)
+    for _, h in history.groupby("replica", sort=True):
+        early = h[h["epoch"] <= start]
+        if early.empty or h["epoch"].iloc[-1] - early["epoch"].iloc[-1] <= 0:
+            ok.append(False)
+            change.append(np.nan)
+            continue
+        v0, v1 = float(early["expected_active"].iloc[-1]), float(h["expected_active"].iloc[-1])
+        c = abs(v1 - v0) / max(abs(v1), 1.0)
+        ok.append(c <= tol)
+        change.append(c)
+    return np.array(ok, dtype=bool), np.array(change)
 
 
 def _scaled_operator(torch, At_rec, device):
@@ -261,7 +342,9 @@ def train_with_l0_python(At_rec, b_t, w0, lambda_l0, seed=None, *, epochs=2000, 
     def run():
         model = Recorded(len(w0), init_keep_prob=init_keep_prob, init_weights=np.asarray(w0), seed=seed,
                          device=device)
-        model.fit(M, y, lambda_l0=lambda_l0, lambda_l2=lambda_l2, lr=lr, epochs=epochs, loss_type="mse")
+        with warnings.catch_warnings():  # l0-python builds the sparse tensor without opting in or out of checks
+            warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+            model.fit(M, y, lambda_l0=lambda_l0, lambda_l2=lambda_l2, lr=lr, epochs=epochs, loss_type="mse")
         with torch.no_grad():
             return model.get_weights(deterministic=True).double().cpu().numpy()
 

@@ -117,7 +117,8 @@ class Gram:
             M = (self.At.T @ self.At.multiply(d[:, None])).toarray()
         else:
             flat, prod, diag_idx, sq = self.pairs
-            T = np.bincount(flat, weights=(prod * d).ravel(), minlength=m * m).reshape(m, m)
+            # bincount returns int64 for empty input (records with one entry have no pairs): cast
+            T = np.bincount(flat, weights=(prod * d).ravel(), minlength=m * m).astype(float, copy=False).reshape(m, m)
             M = T + T.T
             M[np.diag_indices(m)] += np.bincount(diag_idx, weights=(sq * d).ravel(), minlength=m)
         M[np.diag_indices(m)] += 1.0

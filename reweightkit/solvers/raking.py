@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg
 
 __all__ = ["rake"]
+
+DENSE_UP_TO = 300
+"""Up to this many targets the Newton system is solved densely (least squares); above, sparsely."""
+
+
+def _newton_step(At_rec, w, F):
+    """Solve ``J step = -F`` with ``J = A~ diag(w) A~'`` (m x m), the Jacobian of ``F(mu)``.
+
+    Small systems: dense least squares (handles dependent targets exactly).  Large
+    ones: ``J`` stays sparse (its pattern is the co-occurrence of targets in records,
+    block-diagonal for one margin) and gets a ridge of ``1e-10`` of its mean diagonal,
+    which makes dependent targets (two complete margins) solvable; SuperLU solves it.
+    """
+    m = F.size
+    J = (At_rec.T @ At_rec.multiply(w[:, None])).tocsc()
+    if m <= DENSE_UP_TO:
+        return np.linalg.lstsq(J.toarray(), -F, rcond=None)[0]
+    diag = J.diagonal()
+    ridge = 1e-10 * max(float(diag.mean()), 1e-300)
+    return scipy.sparse.linalg.spsolve(J + ridge * sp.identity(m, format="csc"), -F)
 
 
 def rake(At_rec, b_t, d, tol=1e-12, max_iter=100):
@@ -44,8 +66,7 @@ def rake(At_rec, b_t, d, tol=1e-12, max_iter=100):
     for _ in range(max_iter):
         if np.max(np.abs(F)) <= tol:
             return w, True, float(np.max(np.abs(F)))
-        J = (At_rec.T @ (At_rec.multiply(w[:, None]))).toarray() if m else np.zeros((0, 0))
-        step = np.linalg.lstsq(J, -F, rcond=None)[0]
+        step = _newton_step(At_rec, w, F)
         f0 = float(F @ F)
         t = 1.0
         while t > 1e-10:
