@@ -3,7 +3,7 @@
     python benchmarks/bench_raking.py [--dense-up-to-levels 2000]
 
 Two margins on n = 20,000 records: a high-cardinality column ``g`` (L levels) and a 5-level
-column ``h``.  The sparse path (``solvers.raking``, m > DENSE_UP_TO) is timed at every L; the
+column ``h``.  The sparse path (``solvers.calibration``, m > DENSE_UP_TO) is timed at every L; the
 dense least-squares path it replaced (forced by raising DENSE_UP_TO) only up to
 ``--dense-up-to-levels``, since at 10,000 levels it ran for more than 7 minutes (issue #13).
 Goal: 10,000 levels in seconds.  Prints times and the dense / sparse ratio measured here.
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import reweightkit as rk
-import reweightkit.solvers.raking as raking
+import reweightkit.solvers.calibration as raking
 
 
 def problem(levels, n=20_000, seed=0):

@@ -16,7 +16,14 @@ Everything a user or a notebook needs is re-exported here (``rk.__all__``).
 """
 
 from . import widgets
-from .estimators import HardConcreteCalibrator, RakeCalibrator, SparseCalibrator, SubsampleRakeCalibrator
+from .estimators import (
+    Calibrator,
+    HardConcreteCalibrator,
+    RakeCalibrator,
+    SparseCalibrator,
+    SubsampleRakeCalibrator,
+    calibrate,
+)
 from .exceptions import ConvergenceWarning, LambdaMaxWarning, PartialMarginWarning, RakeWarning, TargetMissWarning
 from .experiment import (
                          COLUMNS,
@@ -71,6 +78,7 @@ from .problem import (
                          weight_summary,
 )
 from .solvers import (
+                         CalibrationResult,
                          fista,
                          ipm,
                          nn_lasso_path,
@@ -93,7 +101,8 @@ __all__ = [
     "fista", "ipm", "nn_lasso_path", "relaxed_refit", "vertex_solution", "optimal_set_ranges", "rake",
     "train_hard_concrete", "train_with_l0_python",
     # estimators and warnings
-    "SparseCalibrator", "HardConcreteCalibrator", "RakeCalibrator", "SubsampleRakeCalibrator",
+    "SparseCalibrator", "HardConcreteCalibrator", "RakeCalibrator", "SubsampleRakeCalibrator", "Calibrator",
+    "calibrate", "CalibrationResult",
     "ConvergenceWarning", "LambdaMaxWarning", "RakeWarning", "TargetMissWarning", "PartialMarginWarning",
     # experiment
     "published_example", "superpopulation", "synthetic_problem", "CalibrationTask", "METHODS", "COLUMNS",

@@ -19,7 +19,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["Interval", "Options", "validate_params", "check_seed", "MAX_SEED"]
+__all__ = ["Interval", "Options", "Bounds", "validate_params", "check_seed", "MAX_SEED"]
 
 MAX_SEED = 2**63 - 1
 """Largest seed accepted (numpy and torch generators take 64-bit seeds)."""
@@ -92,6 +92,22 @@ class Options:
 
     def describe(self) -> str:
         return "one of " + ", ".join(repr(v) for v in sorted(self.values))
+
+
+class Bounds:
+    """A pair ``(lo, hi)`` of finite reals with ``0 <= lo < hi`` (bounds on ``g = w / d``)."""
+
+    def type_ok(self, v) -> bool:
+        return isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_real(x) for x in v)
+
+    def __contains__(self, v) -> bool:
+        if not self.type_ok(v):
+            return False
+        lo, hi = (float(x) for x in v)
+        return math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi
+
+    def describe(self) -> str:
+        return "a tuple (lo, hi) of finite numbers with 0 <= lo < hi"
 
 
 def _describe(c) -> str:

@@ -155,8 +155,9 @@ def test_a_failed_fit_clears_the_previous_result(published):
     assert not hasattr(cal, "weights_")
 
 
-@pytest.mark.parametrize("kw, exc", [({"refit": "no"}, TypeError), ({"tol": float("inf")}, ValueError),
-                                     ({"tol": np.float32(1e-6)}, None), ({"solution": "best"}, ValueError)])
+@pytest.mark.parametrize("kw, exc", [({"refit": "no"}, ValueError), ({"refit": 1}, TypeError),
+                                     ({"tol": float("inf")}, ValueError), ({"tol": np.float32(1e-6)}, None),
+                                     ({"solution": "best"}, ValueError)])
 def test_declarative_validation(published, kw, exc):
     df, tm, tc, _ = published
     est = rk.SparseCalibrator(alpha=0.1, **kw)

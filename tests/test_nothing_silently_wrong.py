@@ -67,8 +67,10 @@ def test_04_tol_must_be_finite_and_numpy_floats_are_accepted(published):
 
 def test_05_booleans_must_be_booleans(published):
     df, tm, tc, _ = published
-    with pytest.raises(TypeError, match="refit must be a bool"):
+    with pytest.raises(ValueError, match=r"refit must be a bool \(True or False\) or one of 'linear', .*got 'no'"):
         rk.SparseCalibrator(alpha=0.05, refit="no").fit(df, tm, tc)
+    with pytest.raises(TypeError, match="refit must be a bool"):
+        rk.SparseCalibrator(alpha=0.05, refit=1).fit(df, tm, tc)
 
 
 def test_06_a_series_of_weights_is_aligned_on_the_frames_index(published):

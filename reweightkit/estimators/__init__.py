@@ -1,9 +1,10 @@
 """The estimator layer: calibrators with one shared contract (:class:`BaseCalibrator`)."""
 
-from .base import BaseCalibrator
+from .base import REFIT_OPTIONS, BaseCalibrator
+from .calibration import Calibrator, calibrate
 from .hardconcrete import HardConcreteCalibrator
 from .raking import RakeCalibrator, SubsampleRakeCalibrator
 from .sparse import SparseCalibrator
 
-__all__ = ["BaseCalibrator", "HardConcreteCalibrator", "RakeCalibrator", "SparseCalibrator",
-           "SubsampleRakeCalibrator"]
+__all__ = ["REFIT_OPTIONS", "BaseCalibrator", "Calibrator", "HardConcreteCalibrator", "RakeCalibrator",
+           "SparseCalibrator", "SubsampleRakeCalibrator", "calibrate"]

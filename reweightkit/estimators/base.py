@@ -15,11 +15,23 @@ import inspect
 import warnings
 
 import numpy as np
+import scipy.optimize
 
-from .._validation import validate_params
+from .._validation import Bounds, Options, validate_params
 from ..exceptions import TargetMissWarning
-from ..problem.scoring import n_active, relative_errors
+from ..problem.scoring import ACTIVE_TOL, kish_ess, n_active, relative_errors
 from ..problem.system import as_problem
+from ..solvers.calibration import DISTANCES, EXACT_TOL, calibrate_support
+from ..solvers.path import relaxed_refit
+
+REFIT_OPTIONS = ("relaxed", *DISTANCES)
+"""What ``refit=`` takes besides a bool: ``"relaxed"`` (the same relative loss without the penalty, on the
+support; ``True`` means this) or a calibration distance (exact calibration of the support)."""
+REFIT_CONSTRAINTS = {
+    "refit": ["boolean", Options(REFIT_OPTIONS)],
+    "bounds": [None, Bounds()],
+    "on_infeasible": [Options({"raise", "least_squares"})],
+}
 
 FAR_OFF = 0.5
 """A train target missed by more than this fraction of its value is reported (:class:`TargetMissWarning`)."""
@@ -141,6 +153,7 @@ class BaseCalibrator:
         self.target_names_ = list(problem.system.names)
         self.train_errors_ = relative_errors(problem.system, self.weights_)
         self.max_train_error_ = float(np.max(np.abs(self.train_errors_)))
+        self._concentration(problem)
         if self.max_train_error_ > FAR_OFF and self._warn_on_miss():
             worst = np.argsort(-np.abs(self.train_errors_))[:5]
             far = int(np.sum(np.abs(self.train_errors_) > FAR_OFF))
@@ -153,3 +166,39 @@ class BaseCalibrator:
 
     def _fit_problem(self, problem, previous_weights):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
+
+    def _concentration(self, problem) -> None:
+        """How concentrated the weights are, and whether exact calibration and the bounds held."""
+        w = self.weights_
+        active = (w > ACTIVE_TOL) & (problem.w0 > 0)
+        g = w[active] / problem.w0[active]
+        self.kish_ess_ = kish_ess(w)
+        self.design_effect_ = self.n_active_ / self.kish_ess_ if self.kish_ess_ > 0 else float("nan")
+        self.max_weight_ = float(w.max())
+        self.g_min_ = float(g.min()) if g.size else float("nan")
+        self.g_max_ = float(g.max()) if g.size else float("nan")
+        self.exact_ = bool(self.max_train_error_ <= EXACT_TOL)
+        bounds = getattr(self, "bounds", None)
+        self.bounds_held_ = None if bounds is None or not g.size else bool(
+            g.min() >= bounds[0] * (1 - 1e-9) and g.max() <= bounds[1] * (1 + 1e-9))
+
+    def _refit(self, problem, w):
+        """Select, then calibrate: refit the support of ``w`` as ``refit`` says (see :data:`REFIT_OPTIONS`).
+
+        Returns the refit weights and what the refit solver returned (None without a refit).
+        """
+        refit, bounds = self.refit, getattr(self, "bounds", None)
+        support = w > ACTIVE_TOL
+        if refit is False or not support.any():
+            return w, None
+        if refit is True or refit == "relaxed":
+            if bounds is None:
+                return relaxed_refit(problem.At_rec, problem.b_t, w)
+            S = np.flatnonzero(support)  # the same relative loss without the penalty, within the bounds
+            fit = scipy.optimize.lsq_linear(problem.At_rec[S].T.tocsr(), problem.b_t,
+                                            bounds=(bounds[0] * problem.w0[S], bounds[1] * problem.w0[S]))
+            out = np.zeros_like(w)
+            out[S] = np.clip(fit.x, bounds[0] * problem.w0[S], bounds[1] * problem.w0[S])
+            return out, fit
+        result = calibrate_support(problem, support, refit, bounds, self.on_infeasible)
+        return result.weights, result

@@ -11,7 +11,7 @@ from .._validation import MAX_SEED, Interval, Options
 from ..exceptions import ConvergenceWarning, TargetMissWarning
 from ..problem.system import unreachable_targets
 from ..solvers.hardconcrete import SETTLE_WINDOW, check_device, settled, train_hard_concrete, train_with_l0_python
-from .base import BaseCalibrator
+from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
 __all__ = ["HardConcreteCalibrator"]
 
@@ -63,6 +63,17 @@ class HardConcreteCalibrator(BaseCalibrator):
         (tested) and is faster.
     history_every : int, default 50
         Epochs between two rows of ``history_``.
+    refit : bool or {"relaxed", "linear", "raking", "logit"}, default False
+        Select, then calibrate: keep the records whose gate is open and refit them
+        (``"relaxed"``/``True``: the same relative loss without the penalty; a
+        distance: exact calibration, :func:`reweightkit.calibrate`).  The field's best
+        sparse weights come from this step (PolicyEngine's L0 paper).
+    bounds : tuple (lo, hi), optional
+        Bounds on ``g = w / w0``: during training the weights before gating are
+        clamped into ``[lo w0, hi w0]`` after every step (engine ``"batched"`` only;
+        this changes l0-python's dynamics), and the refit honours them.
+    on_infeasible : {"raise", "least_squares"}, default "raise"
+        When a distance refit cannot meet the targets within the bounds.
     settle_tol : float, default 0.1
         Convergence diagnostic (:func:`reweightkit.solvers.hardconcrete.settled`):
         the fit has settled when the expected number of open gates changed by at
@@ -83,6 +94,8 @@ class HardConcreteCalibrator(BaseCalibrator):
         ``max_rel_error`` and ``n_active`` (deterministic gates).
     seconds_ : float
         Training time.
+    gate_weights_ : ndarray (n_records,)
+        The trained weights before the refit (equal to ``weights_`` without one).
     converged_ : bool
         Whether the fit settled (see ``settle_tol``).
     settle_change_ : float
@@ -92,7 +105,8 @@ class HardConcreteCalibrator(BaseCalibrator):
     """
 
     def __init__(self, lambda_l0=1e-5, *, epochs=2000, lr=0.1, init_keep_prob=0.99, lambda_l2=0.0, seed=None,
-                 device="cpu", verbose=False, engine="batched", history_every=50, settle_tol=0.1):
+                 device="cpu", verbose=False, engine="batched", history_every=50, refit=False, bounds=None,
+                 on_infeasible="raise", settle_tol=0.1):
         self.lambda_l0 = lambda_l0
         self.epochs = epochs
         self.lr = lr
@@ -103,6 +117,9 @@ class HardConcreteCalibrator(BaseCalibrator):
         self.verbose = verbose
         self.engine = engine
         self.history_every = history_every
+        self.refit = refit
+        self.bounds = bounds
+        self.on_infeasible = on_infeasible
         self.settle_tol = settle_tol
 
     _parameter_constraints = {
@@ -116,6 +133,7 @@ class HardConcreteCalibrator(BaseCalibrator):
         "engine": [Options({"batched", "l0"})],
         "history_every": [Interval(Integral, 1, None)],
         "settle_tol": [Interval(Real, 0, None, closed="neither")],
+        **REFIT_CONSTRAINTS,
     }
     _miss_advice = "Lower lambda_l0 (it drops records) or train longer (epochs)."
 
@@ -127,12 +145,17 @@ class HardConcreteCalibrator(BaseCalibrator):
                           "none of their records has a positive design weight", TargetMissWarning, stacklevel=3)
         common = dict(epochs=self.epochs, lr=self.lr, init_keep_prob=self.init_keep_prob,
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
+        if self.bounds is not None:
+            if self.engine == "l0":
+                raise ValueError("bounds need engine='batched': l0-python has no clamp on the weights")
+            common["w_bounds"] = (self.bounds[0] * problem.w0, self.bounds[1] * problem.w0)
         if self.engine == "l0":
             out = train_with_l0_python(problem.At_rec, problem.b_t, problem.w0, self.lambda_l0, self.seed, **common)
         else:
             out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, [self.lambda_l0],
                                       None if self.seed is None else [self.seed], verbose=self.verbose, **common)
-        self.weights_ = np.ascontiguousarray(out["weights"][0], dtype=np.float64)
+        self.gate_weights_ = np.ascontiguousarray(out["weights"][0], dtype=np.float64)
+        self.weights_, _ = self._refit(problem, self.gate_weights_)
         ok, change = settled(out["history"], self.epochs, self.settle_tol)
         self.history_ = out["history"].drop(columns="replica")
         self.seconds_ = out["seconds"]

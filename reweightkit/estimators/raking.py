@@ -10,8 +10,8 @@ import numpy as np
 from .._validation import MAX_SEED, Interval
 from ..exceptions import RakeWarning
 from ..problem.system import margin_cells, unreachable_targets
-from ..solvers.raking import rake
-from .base import BaseCalibrator
+from ..solvers.calibration import EXACT_TOL, rake
+from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
 __all__ = ["RakeCalibrator", "SubsampleRakeCalibrator"]
 
@@ -107,6 +107,14 @@ class SubsampleRakeCalibrator(BaseCalibrator):
         Records to keep (at least one per cell, at most n).
     seed : int or None, default None
         Seed of the draw.
+    refit : bool or {"relaxed", "linear", "raking", "logit"}, default "raking"
+        How the kept records are calibrated (``False``: their design weights
+        scaled to the targets' level, unchanged).
+    bounds : tuple (lo, hi), optional
+        Bounds on ``g = w / w0`` of the kept records.
+    on_infeasible : {"raise", "least_squares"}, default "least_squares"
+        When the kept records cannot meet the targets within the bounds: the
+        bounded least-squares fit (``converged_=False``, a ``RakeWarning``), or an error.
 
     Attributes
     ----------
@@ -127,11 +135,15 @@ class SubsampleRakeCalibrator(BaseCalibrator):
     _parameter_constraints = {
         "n_records": [Interval(Integral, 1, None)],
         "seed": [None, Interval(Integral, 0, MAX_SEED)],
+        **REFIT_CONSTRAINTS,
     }
 
-    def __init__(self, n_records, *, seed=None):
+    def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="least_squares"):
         self.n_records = n_records
         self.seed = seed
+        self.refit = refit
+        self.bounds = bounds
+        self.on_infeasible = on_infeasible
 
     def _warn_on_miss(self) -> bool:
         return False  # RakeWarning reports a miss
@@ -150,10 +162,12 @@ class SubsampleRakeCalibrator(BaseCalibrator):
         rng = np.random.default_rng(self.seed)
         kept = np.sort(np.concatenate([rng.choice(np.flatnonzero(cell == c), a, replace=False)
                                        for c, a in zip(cells, alloc)]))
-        w_sub, conv, res = rake(problem.At_rec[kept], problem.b_t, problem.w0[kept])
-        if not conv:
-            warnings.warn(f"raking {k} kept records did not reach the targets (largest relative residual "
+        start = np.zeros(n)
+        start[kept] = problem.w0[kept]
+        self.weights_, _ = self._refit(problem, start)
+        res = float(np.max(np.abs(problem.At_rec.T @ self.weights_ - problem.b_t)))
+        conv = res <= EXACT_TOL
+        if not conv and self.refit is not False:
+            warnings.warn(f"calibrating {k} kept records did not reach the targets (largest relative residual "
                           f"{res:.3g}): too few records for {problem.b_t.size} targets", RakeWarning, stacklevel=3)
-        self.weights_ = np.zeros(n)
-        self.weights_[kept] = w_sub
         self.kept_positions_, self.kept_, self.converged_ = kept, problem.labels[kept], conv

@@ -12,7 +12,7 @@ from ..exceptions import LambdaMaxWarning
 from ..problem.nnlasso import duality_gap, kkt_residual, lambda_max, objective
 from ..solvers.optimal_set import vertex_solution
 from ..solvers.path import nn_lasso_path, relaxed_refit
-from .base import BaseCalibrator
+from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
 __all__ = ["SparseCalibrator"]
 
@@ -43,10 +43,19 @@ class SparseCalibrator(BaseCalibrator):
         count to ``(1 - lambda b_i) b_i``, a shortfall of about ``alpha b_i / b_min``,
         so ``alpha = 0.05`` with one target 20 times smaller than the others zeroes
         them (a :class:`~reweightkit.TargetMissWarning` says so).
-    refit : bool, default False
-        Relaxed L1: after the support ``{j : w_j > 0}`` is found, re-solve
-        ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on it without the penalty,
-        removing the shrinkage of the total that plain L1 causes.
+    refit : bool or {"relaxed", "linear", "raking", "logit"}, default False
+        Select, then calibrate.  ``True`` or ``"relaxed"``: relaxed L1, after the support
+        ``{j : w_j > 0}`` is found, re-solve ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on
+        it without the penalty, removing the shrinkage of the total that plain L1
+        causes.  A distance: calibrate the support exactly
+        (:func:`reweightkit.calibrate`), or fail naming the targets it cannot meet.
+    bounds : tuple (lo, hi), optional
+        Bounds on ``g = w / w0`` of the refit's weights (``w0``: the design weights
+        scaled to the targets, :attr:`CalibrationProblem.w0`).  They need a refit:
+        the L1 problem itself is solved without them (its sparsity needs ``g = 0``).
+    on_infeasible : {"raise", "least_squares"}, default "raise"
+        When a distance refit cannot meet the targets on the support within the
+        bounds: a ``ValueError`` naming them, or the bounded least-squares fit.
     tol : float, default 1e-8
         Target relative duality gap (see :mod:`reweightkit.problem.nnlasso`).
     max_iter : int, default 20000
@@ -104,11 +113,13 @@ class SparseCalibrator(BaseCalibrator):
     them; the number of records it uses is a property of the solver.
     """
 
-    def __init__(self, sparsity_weight=None, *, alpha=None, refit=False, tol=1e-8, max_iter=20000,
-                 warm_start=False, solution="solver", solver="fista"):
+    def __init__(self, sparsity_weight=None, *, alpha=None, refit=False, bounds=None, on_infeasible="raise", tol=1e-8,
+                 max_iter=20000, warm_start=False, solution="solver", solver="fista"):
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
         self.refit = refit
+        self.bounds = bounds
+        self.on_infeasible = on_infeasible
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
@@ -118,7 +129,7 @@ class SparseCalibrator(BaseCalibrator):
     _parameter_constraints = {
         "sparsity_weight": [None, Interval(Real, 0, None, closed="left")],
         "alpha": [None, Interval(Real, 0, 1, closed="right")],
-        "refit": ["boolean"],
+        **REFIT_CONSTRAINTS,
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None)],
         "warm_start": ["boolean"],
@@ -142,6 +153,9 @@ class SparseCalibrator(BaseCalibrator):
         return float(self.alpha) * lam_max if self.alpha is not None else float(self.sparsity_weight)
 
     def _fit_problem(self, problem, previous_weights):
+        if self.bounds is not None and self.refit is False:
+            raise ValueError("bounds apply to the refit's weights (the L1 problem is solved without them, since its "
+                             "sparsity needs g = 0): give refit='relaxed', 'linear', 'raking' or 'logit' with bounds")
         At, bt = problem.At_rec, problem.b_t
         lam_max = lambda_max(At, bt)
         lam = self._penalty(lam_max)
@@ -167,10 +181,13 @@ class SparseCalibrator(BaseCalibrator):
             obj = objective(At, bt, w, lam)
             gap = duality_gap(At, bt, w, lam)[1]
             self.kkt_residual_ = kkt_residual(At, bt, w, lam, lam_max)
-        if self.refit and np.any(w > 0):
+        if self.refit in (True, "relaxed") and self.bounds is None and np.any(w > 0):
             w, r = relaxed_refit(At, bt, w, tol=self.tol, max_iter=self.max_iter)
             n_iter += r.n_iter
             gap, conv, obj = r.rel_gap, conv and r.converged, r.objective
             self.kkt_residual_ = r.kkt
+        elif self.refit is not False:
+            w, _ = self._refit(problem, w)
+            gap = obj = self.kkt_residual_ = float("nan")  # the L1 certificate does not apply to a calibration
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
         self.n_iter_, self.dual_gap_, self.converged_, self.objective_ = n_iter, gap, conv, obj

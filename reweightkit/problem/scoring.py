@@ -59,12 +59,17 @@ def _in_frame_order(df, weights):
     return weights
 
 
-def _nonnegative(weights, name="weights") -> np.ndarray:
+def _finite(weights, name="weights") -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     if w.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {w.shape}")
     if not np.all(np.isfinite(w)):
         raise ValueError(f"{name} has {int((~np.isfinite(w)).sum())} NaN or infinite value(s)")
+    return w
+
+
+def _nonnegative(weights, name="weights") -> np.ndarray:
+    w = _finite(weights, name)
     if np.any(w < 0):
         raise ValueError(f"{name} has {int((w < 0).sum())} negative value(s); this summary needs weights >= 0")
     return w
@@ -125,7 +130,7 @@ def n_active(weights, tol: float = ACTIVE_TOL) -> int:
     -------
     int
     """
-    return int(np.count_nonzero(_nonnegative(weights) > tol))
+    return int(np.count_nonzero(_finite(weights) > tol))
 
 
 def kish_ess(weights) -> float:
@@ -139,9 +144,10 @@ def kish_ess(weights) -> float:
     Returns
     -------
     float
-        The ESS (0 for all-zero weights).
+        The ESS (0 for all-zero weights).  Defined for any finite weights (linear
+        calibration can give negative ones).
     """
-    w = _nonnegative(weights)
+    w = _finite(weights)
     s2 = float(np.dot(w, w))
     return 0.0 if s2 == 0 else float(w.sum() ** 2 / s2)
 

@@ -1,15 +1,17 @@
-"""The solver layer: FISTA, the interior point, the warm-started path, the optimal set, raking, Hard Concrete.
+"""The solver layer: FISTA, the interior point, the warm-started path, the optimal set, calibration on a support (raking,
+linear, logit, bounds), Hard Concrete.
 
 Each solver takes the prepared arrays of :mod:`reweightkit.problem` (``At_rec``,
 ``b_t``, a start point) and imports nothing above that layer.
 """
 
+from .calibration import CalibrationResult, calibrate_support, calibrate_weights, rake, shortfall_lp
 from .fista import fista
 from .hardconcrete import require_torch, train_hard_concrete, train_with_l0_python
 from .ipm import Gram, ipm
 from .optimal_set import held_out_ranges, optimal_set_ranges, vertex_solution
 from .path import nn_lasso_path, relaxed_refit
-from .raking import rake
 
-__all__ = ["Gram", "fista", "held_out_ranges", "ipm", "nn_lasso_path", "optimal_set_ranges", "rake",
-           "relaxed_refit", "require_torch", "train_hard_concrete", "train_with_l0_python", "vertex_solution"]
+__all__ = ["CalibrationResult", "Gram", "calibrate_support", "calibrate_weights", "fista", "held_out_ranges", "ipm",
+           "nn_lasso_path", "optimal_set_ranges", "rake", "relaxed_refit", "require_torch", "shortfall_lp",
+           "train_hard_concrete", "train_with_l0_python", "vertex_solution"]

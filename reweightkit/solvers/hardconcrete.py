@@ -139,7 +139,7 @@ def _scaled_operator(torch, At_rec, device):
 
 def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
                         lambda_l2=0.0, log_alpha_jitter_sd=0.01, device="cpu", history_every=50,
-                        verbose=False, desc="HardConcrete"):
+                        verbose=False, desc="HardConcrete", w_bounds=None):
     """Train K Hard Concrete replicas at once.
 
     Parameters
@@ -173,6 +173,12 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         Progress bar.
     desc : str, default "HardConcrete"
         Progress bar label.
+    w_bounds : tuple of ndarray, optional
+        ``(lower, upper)``, each shape (n,), on the weights ``e^v`` before gating:
+        ``v`` is clamped into ``[log lower, log upper]`` after every Adam step (the
+        field's ``max_weight_ratio``).  This changes l0-python's dynamics (Adam's
+        moments still see the unclamped gradients).  The gates still scale the weights
+        down, so a partly open gate can leave a weight below ``lower``.
 
     Returns
     -------
@@ -213,6 +219,12 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     log_w = torch.nn.Parameter(lw0.unsqueeze(1).repeat(1, K))
     log_a = torch.nn.Parameter(la0.T.contiguous())
     opt = torch.optim.Adam([log_w, log_a], lr=lr)
+    v_lo = v_hi = None
+    if w_bounds is not None:
+        lower, upper = (np.asarray(x, dtype=float) for x in w_bounds)
+        with np.errstate(divide="ignore"):
+            v_lo = torch.tensor(np.log(np.maximum(lower, 1e-30)), dtype=torch.float32, device=dev)[:, None]
+            v_hi = torch.tensor(np.log(np.maximum(upper, 1e-30)), dtype=torch.float32, device=dev)[:, None]
     c = -BETA * torch.log(torch.tensor(-GAMMA / ZETA, device=dev))
     U = torch.empty(K, n, device=dev)
 
@@ -266,6 +278,9 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if v_lo is not None:
+            with torch.no_grad():
+                log_w.copy_(torch.clamp(log_w, min=v_lo, max=v_hi))
     if bar is not None:
         bar.close()
     with torch.no_grad():

@@ -1,0 +1,184 @@
+"""Issue #14: calibration on a support (distances, bounds, the truth when it fails) and select-then-calibrate."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.optimize
+
+import reweightkit as rk
+from reweightkit.solvers.calibration import inverse_link
+
+
+def small(seed=0, n=60):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"g": rng.choice(["a", "b", "c"], n), "x": rng.lognormal(0, 0.5, n),
+                       "weight": rng.uniform(1, 3, n)})
+    return df, {"g": {"a": 45.0, "b": 38.0, "c": 41.0}}, {"x": 140.0}
+
+
+def test_linear_g_weights_equal_the_closed_form():
+    """Linear calibration (R's calfun="linear"): g_j = 1 + x_j' lam, lam = T^-1 (t - t_hat), T = sum d x x'."""
+    df, m, c = small()
+    p = rk.prepare(df, m, c)
+    X = np.column_stack([(df["g"] == k).to_numpy(float) for k in "abc"] + [df["x"].to_numpy()])
+    t = np.array([45.0, 38.0, 41.0, 140.0])
+    d = p.w0  # the base of g: the design weights scaled to the targets' level
+    T = (X * d[:, None]).T @ X
+    lam = np.linalg.solve(T, t - X.T @ d)
+    g_closed = 1 + X @ lam
+    r = rk.calibrate(p, distance="linear")
+    assert r.exact and r.method == "newton"
+    np.testing.assert_allclose(r.weights / d, g_closed, rtol=1e-10)
+    np.testing.assert_allclose(X.T @ r.weights, t, rtol=1e-12)
+
+
+def test_raking_one_margin_is_the_cell_ratio():
+    df, m, _ = small()
+    r = rk.calibrate(df, m, distance="raking")
+    d = df["weight"].to_numpy()
+    for k, target in m["g"].items():
+        cell = (df["g"] == k).to_numpy()
+        np.testing.assert_allclose(r.weights[cell], d[cell] * target / d[cell].sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("u", [np.linspace(-30, 30, 13)])
+def test_logit_link_stays_inside_its_bounds_and_starts_at_one(u):
+    g, dg = inverse_link("logit", u, (0.4, 3.0))
+    assert np.all((g >= 0.4) & (g <= 3.0))
+    g0, dg0 = inverse_link("logit", np.zeros(1), (0.4, 3.0))
+    assert g0[0] == pytest.approx(1.0) and dg0[0] == pytest.approx(1.0)
+    num = (inverse_link("logit", u + 1e-6, (0.4, 3.0))[0] - inverse_link("logit", u - 1e-6, (0.4, 3.0))[0]) / 2e-6
+    np.testing.assert_allclose(dg, num, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("distance, bounds", [("logit", (0.5, 2.0)), ("linear", (0.5, 2.0)), ("logit", (0.2, 5.0))])
+def test_bounded_calibration_meets_targets_within_bounds_on_random_problems(seed, distance, bounds):
+    df, _, _ = rk.synthetic_problem(800, levels=(4, 6), n_cont=1, noise=0.08, seed=seed)
+    # consistent targets the design weights miss: totals of w* = d exp(effects), effects within +-0.3
+    rng = np.random.default_rng(seed)
+    w_star = df["weight"] * np.exp(rng.uniform(-0.3, 0.3, 4)[df["c0"]] + rng.uniform(-0.3, 0.3, 6)[df["c1"]])
+    m = {col: {int(k): float(v) for k, v in w_star.groupby(df[col]).sum().items()} for col in ("c0", "c1")}
+    c = {"x0": float((w_star * df["x0"]).sum())}
+    cal = rk.Calibrator(distance, bounds=bounds).fit(df, m, c)
+    p = rk.prepare(df, m, c)
+    g = cal.weights_ / p.w0
+    assert cal.exact_ and cal.bounds_held_
+    assert g.min() >= bounds[0] * (1 - 1e-9) and g.max() <= bounds[1] * (1 + 1e-9)
+    assert rk.max_relative_error(df, cal.weights_, m, c) < 1e-8
+
+
+def test_logit_approaches_raking_as_the_bounds_widen():
+    df, m, c = small(1)
+    rake = rk.calibrate(df, m, c, distance="raking").weights
+    logit = rk.calibrate(df, m, c, distance="logit", bounds=(1e-6, 1e6)).weights
+    np.testing.assert_allclose(logit, rake, rtol=1e-4)
+
+
+def test_unattainable_targets_are_named():
+    df, m, c = small()
+    p = rk.prepare(df, m, c)
+    # a support without any record of category "c"
+    support = np.flatnonzero(df["g"].to_numpy() != "c")
+    with pytest.raises(ValueError, match=r"cannot be met exactly on the \d+ records of the support.*g=c"):
+        rk.calibrate(p, support=support)
+    # bounds too tight for all records
+    with pytest.raises(ValueError, match=r"misses \d+ of 4 targets.*on_infeasible='least_squares'"):
+        rk.calibrate(p, distance="logit", bounds=(0.99, 1.01))
+    # fewer records than independent targets
+    with pytest.raises(ValueError, match="cannot be met exactly"):
+        rk.calibrate(p, support=np.flatnonzero(df["g"].to_numpy() == "a")[:1].tolist()
+                     + np.flatnonzero(df["g"].to_numpy() == "b")[:1].tolist()
+                     + np.flatnonzero(df["g"].to_numpy() == "c")[:1].tolist())
+
+
+def test_least_squares_fallback_is_the_bounded_least_squares_optimum():
+    df, m, c = small()
+    p = rk.prepare(df, m, c)
+    lo, hi = 0.95, 1.05
+    r = rk.calibrate(p, distance="logit", bounds=(lo, hi), on_infeasible="least_squares")
+    assert not r.exact and r.method == "least_squares" and r.unattainable
+    g = r.weights / p.w0
+    assert g.min() >= lo - 1e-12 and g.max() <= hi + 1e-12
+    np.testing.assert_allclose(r.residuals, p.At_rec.T @ r.weights - p.b_t)
+
+    def f(w):  # an independent reference: L-BFGS-B on the same bounded least squares
+        res = p.At_rec.T @ w - p.b_t
+        return 0.5 * res @ res, p.At_rec @ res
+
+    ref = scipy.optimize.minimize(f, p.w0, jac=True, method="L-BFGS-B", bounds=list(zip(lo * p.w0, hi * p.w0)),
+                                  options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
+    assert 0.5 * r.residuals @ r.residuals <= ref.fun * (1 + 1e-6) + 1e-15
+    with pytest.warns(rk.TargetMissWarning, match="bounded least-squares"):
+        cal = rk.Calibrator("logit", bounds=(lo, hi), on_infeasible="least_squares").fit(p)
+    assert not cal.exact_ and cal.unattainable_
+
+
+@pytest.mark.parametrize("kw, exc, pattern", [
+    (dict(bounds=(2.0, 1.0)), ValueError, "bounds"),
+    (dict(bounds=(-1.0, 2.0)), ValueError, "bounds"),
+    (dict(bounds=(0.5, float("inf"))), ValueError, "bounds"),
+    (dict(bounds=(float("nan"), 2.0)), ValueError, "bounds"),
+    (dict(bounds=[0.5]), TypeError, "bounds"),
+    (dict(bounds="wide"), TypeError, "bounds"),
+    (dict(distance="chi2"), ValueError, "distance"),
+    (dict(distance="logit"), ValueError, "logit.*needs bounds"),
+    (dict(distance="raking", bounds=(0.5, 2.0)), ValueError, "raking.*takes no bounds"),
+    (dict(distance="logit", bounds=(1.5, 2.0)), ValueError, "lo < 1 < hi"),
+    (dict(on_infeasible="ignore"), ValueError, "on_infeasible"),
+])
+def test_bad_calibration_parameters(kw, exc, pattern):
+    df, m, c = small()
+    with pytest.raises(exc, match=pattern):
+        rk.Calibrator(**kw).fit(df, m, c)
+
+
+def test_refit_for_every_sparse_method_calibrates_the_selected_support(published):
+    df, tm, tc, _ = published
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ConvergenceWarning)
+        fits = {
+            "l1": rk.SparseCalibrator(alpha=0.3, refit="raking").fit(df, tm, tc),
+            "hc": rk.HardConcreteCalibrator(lambda_l0=1e-3, epochs=400, seed=0, refit="raking").fit(df, tm, tc),
+            "sub": rk.SubsampleRakeCalibrator(100, seed=0, refit="linear").fit(df, tm, tc),
+        }
+    for name, cal in fits.items():
+        assert cal.exact_, name
+        assert rk.max_relative_error(df, cal.weights_, tm, tc) < 1e-8, name
+    hc = fits["hc"]
+    assert set(np.flatnonzero(hc.weights_ > 1e-9)) <= set(np.flatnonzero(hc.gate_weights_ > 1e-9))
+    raw_error = rk.max_relative_error(df, hc.gate_weights_, tm, tc)
+    assert raw_error > 1e-4  # the raw gates do not calibrate: the refit does
+
+
+def test_bounds_hold_for_every_method(published):
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    lo, hi = 0.0, 30.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ConvergenceWarning)
+        hc = rk.HardConcreteCalibrator(lambda_l0=1e-3, epochs=400, seed=0, bounds=(lo, hi)).fit(p)
+        hc_refit = rk.HardConcreteCalibrator(lambda_l0=1e-3, epochs=400, seed=0, bounds=(lo, 100.0),
+                                             refit="linear").fit(p)
+    assert np.all(hc.gate_weights_ <= hi * p.w0 * (1 + 1e-5))  # clamped before gating; gates only shrink
+    assert hc_refit.exact_ and hc_refit.bounds_held_
+    l1 = rk.SparseCalibrator(alpha=0.3, refit="logit", bounds=(0.1, 80.0)).fit(p)
+    assert l1.exact_ and l1.bounds_held_ and l1.g_max_ <= 80.0 * (1 + 1e-9)
+    sub = rk.SubsampleRakeCalibrator(300, seed=1, refit="logit", bounds=(0.1, 40.0)).fit(p)
+    assert sub.exact_ and sub.bounds_held_
+    with pytest.raises(ValueError, match="bounds apply to the refit"):
+        rk.SparseCalibrator(alpha=0.3, bounds=(0.0, 5.0)).fit(p)
+    with pytest.raises(ValueError, match="engine='batched'"):
+        rk.HardConcreteCalibrator(engine="l0", bounds=(0.0, 5.0), epochs=5).fit(p)
+
+
+def test_concentration_is_reported_by_every_estimator(published):
+    df, tm, tc, _ = published
+    for cal in (rk.RakeCalibrator().fit(df, tm, tc), rk.SubsampleRakeCalibrator(200, seed=0).fit(df, tm, tc),
+                rk.SparseCalibrator(alpha=0.01).fit(df, tm, tc), rk.Calibrator().fit(df, tm, tc)):
+        assert cal.kish_ess_ == pytest.approx(rk.kish_ess(cal.weights_))
+        assert cal.design_effect_ == pytest.approx(cal.n_active_ / cal.kish_ess_)
+        assert cal.max_weight_ == cal.weights_.max() and 0 < cal.g_min_ <= cal.g_max_
+        assert cal.bounds_held_ is None
