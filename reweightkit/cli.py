@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .experiment.comparison import run_comparison, run_replicates
+from .experiment.comparison import BUDGET_METHODS, run_comparison, run_replicates
 from .experiment.data import published_example, superpopulation
 from .experiment.methods import METHODS
 from .experiment.plotting import plot_frontier, plot_runtime
@@ -59,7 +59,7 @@ def _publish(staging: Path, out: Path) -> None:
 
 
 def run_frontier(out="results", benchmark="published", replicates=3, quick=False, seeds=5, epochs=2000,
-                 methods=None, verbose=True):
+                 methods=None, verbose=True, budgets=None):
     """Run the comparison end to end and write frontier.png/.csv, summary.csv, runtime.csv into ``out``.
 
     Parameters
@@ -80,6 +80,8 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
         Names from :data:`reweightkit.METHODS` (default all).
     verbose : bool, default True
         Progress bars.
+    budgets : list of int, optional
+        Compare the methods at these matched record budgets (:data:`reweightkit.BUDGET_METHODS`).
 
     Returns
     -------
@@ -97,7 +99,7 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
     out = Path(out)
     staging = _staging_dir(out)  # before the computation: a bad --out fails in a second, not after minutes
     try:
-        results, summary, runtime = _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose)
+        results, summary, runtime = _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets)
         results.to_csv(staging / "frontier.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         runtime.to_csv(staging / "runtime.csv", index=False)
@@ -112,8 +114,8 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
     return results, summary, runtime
 
 
-def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose):
-    kw = dict(seeds=range(seeds), epochs=epochs, verbose=verbose)
+def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets=None):
+    kw = dict(seeds=range(seeds), epochs=epochs, verbose=verbose, budgets=budgets)
     if methods is not None:
         kw["methods"] = methods
     if quick:
@@ -149,15 +151,22 @@ def main(argv=None) -> int:
     f.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
     f.add_argument("--methods", default=None,
                    help=f"comma-separated subset of {','.join(METHODS)}")
+    f.add_argument("--budgets", default=None,
+                   help="comma-separated record budgets, e.g. 30,100,300,1000: compare the methods at matched budgets "
+                        f"({','.join(BUDGET_METHODS)})")
     f.add_argument("--quick", action="store_true", help="a small version (for CI)")
     f.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     methods = None if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
+        budgets = None if args.budgets is None else [int(k) for k in args.budgets.split(",") if k.strip()]
+    except ValueError:
+        parser.error(f"--budgets must be comma-separated integers, got {args.budgets!r}")
+    try:
         _, summary, runtime = run_frontier(out=args.out, benchmark=args.benchmark, replicates=args.replicates,
                                            quick=args.quick, seeds=args.seeds, epochs=args.epochs, methods=methods,
-                                           verbose=not args.no_progress)
+                                           verbose=not args.no_progress, budgets=budgets)
     except ValueError as e:
         parser.error(str(e))
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):

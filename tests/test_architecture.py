@@ -196,7 +196,7 @@ def test_one_comparison_builds_each_system_at_most_twice(published, monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = rk.run_comparison(df, tm, tc, hm, seeds=range(2), epochs=20)
-    assert set(res["method"]) == set(rk.METHODS)
+    assert set(res["method"]) == set(rk.DEFAULT_METHODS)
     assert len(built) == 2 and max(built.values()) <= 2, built
     assert prepared[0] == 1
 

@@ -168,10 +168,37 @@ def test_bounds_hold_for_every_method(published):
     assert l1.exact_ and l1.bounds_held_ and l1.g_max_ <= 80.0 * (1 + 1e-9)
     sub = rk.SubsampleRakeCalibrator(300, seed=1, refit="logit", bounds=(0.1, 40.0)).fit(p)
     assert sub.exact_ and sub.bounds_held_
-    with pytest.raises(ValueError, match="bounds apply to the refit"):
-        rk.SparseCalibrator(alpha=0.3, bounds=(0.0, 5.0)).fit(p)
+    with pytest.raises(ValueError, match="lower bound > 0 cannot hold for L1's zero weights"):
+        rk.SparseCalibrator(alpha=0.3, bounds=(0.5, 5.0)).fit(p)
+    with pytest.raises(ValueError, match="solver='fista'"):
+        rk.SparseCalibrator(alpha=0.3, bounds=(0.0, 5.0), solver="ipm").fit(p)
     with pytest.raises(ValueError, match="engine='batched'"):
         rk.HardConcreteCalibrator(engine="l0", bounds=(0.0, 5.0), epochs=5).fit(p)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.002])
+def test_l1_with_a_cap_is_certified_and_matches_an_independent_solver(published, alpha):
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    hi = 0.9  # the design weights scaled to the targets are a fit on average: a cap below them binds
+    cal = rk.SparseCalibrator(alpha=alpha, bounds=(0.0, hi), tol=1e-10).fit(p)
+    upper = hi * p.w0
+    assert cal.converged_ and cal.dual_gap_ <= 1e-10 and cal.bounds_held_
+    assert np.all(cal.weights_ <= upper * (1 + 1e-12)) and np.any(np.isclose(cal.weights_, upper))  # the cap binds
+    assert rk.duality_gap(p.At_rec, p.b_t, cal.weights_, cal.lambda_, upper)[1] <= 1e-10
+    assert rk.kkt_residual(p.At_rec, p.b_t, cal.weights_, cal.lambda_, upper=upper) <= 1e-6
+
+    def f(w):
+        r = p.At_rec.T @ w - p.b_t
+        return 0.5 * r @ r + cal.lambda_ * w.sum(), p.At_rec @ r + cal.lambda_
+
+    ref = scipy.optimize.minimize(f, 0.5 * upper, jac=True, method="L-BFGS-B", bounds=list(zip(0 * upper, upper)),
+                                  options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20000})
+    assert cal.objective_ <= ref.fun * (1 + 1e-9) and cal.objective_ == pytest.approx(ref.fun, rel=1e-6)
+    uncapped = rk.SparseCalibrator(alpha=alpha, tol=1e-10).fit(p)
+    assert cal.objective_ >= uncapped.objective_ * (1 - 1e-9)  # a constraint never lowers the optimum
+    vert = rk.SparseCalibrator(alpha=alpha, bounds=(0.0, hi), tol=1e-10, solution="vertex").fit(p)
+    assert np.all(vert.weights_ <= upper * (1 + 1e-9)) and vert.objective_ == pytest.approx(cal.objective_, rel=1e-8)
 
 
 def test_concentration_is_reported_by_every_estimator(published):
@@ -182,3 +209,63 @@ def test_concentration_is_reported_by_every_estimator(published):
         assert cal.design_effect_ == pytest.approx(cal.n_active_ / cal.kish_ess_)
         assert cal.max_weight_ == cal.weights_.max() and 0 < cal.g_min_ <= cal.g_max_
         assert cal.bounds_held_ is None
+
+
+def test_l1_record_budget_is_met_or_the_error_names_the_reachable_counts(published):
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    cal = rk.SparseCalibrator(n_records=2).fit(p)
+    assert abs(cal.n_active_ - 2) <= rk.solvers.budget.budget_tolerance(2)
+    sp_df, sp_tm, sp_tc, _ = rk.superpopulation(seed=0)
+    with pytest.raises(ValueError, match=r"no alpha gives n_records=100 .* nearest reachable are \d+ records "
+                                         r"\(alpha=[\d.e-]+\) and \d+ records"):
+        rk.SparseCalibrator(n_records=100).fit(sp_df, sp_tm, sp_tc)
+    with pytest.raises(ValueError, match="exactly one of sparsity_weight"):
+        rk.SparseCalibrator(alpha=0.1, n_records=10).fit(p)
+
+
+@pytest.mark.parametrize("k", [20, 150])
+def test_hard_concrete_record_budget_is_met(published, k):
+    df, tm, tc, _ = published
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ConvergenceWarning)
+        cal = rk.HardConcreteCalibrator(n_records=k, seed=0, epochs=300, refit="raking").fit(df, tm, tc)
+        again = rk.HardConcreteCalibrator(lambda_l0=cal.lambda_l0_, seed=0, epochs=300).fit(df, tm, tc)
+    tol = rk.solvers.budget.budget_tolerance(k)
+    assert abs(rk.n_active(cal.gate_weights_) - k) <= tol and cal.exact_
+    # the search's replica is the fit a single run at that penalty and seed gives
+    np.testing.assert_allclose(again.weights_, cal.gate_weights_, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw, exc, pattern", [
+    (dict(n_records=0), ValueError, "n_records"), (dict(n_records=2.5), TypeError, "n_records"),
+    (dict(n_records=10**6), ValueError, "at most the number of records"),
+    (dict(n_records=10, lambda_l0=1e-4), ValueError, "not both"),
+])
+def test_bad_budgets(published, kw, exc, pattern):
+    df, tm, tc, _ = published
+    with pytest.raises(exc, match=pattern):
+        rk.HardConcreteCalibrator(epochs=5, **kw).fit(df, tm, tc)
+
+
+def test_matched_budgets_compare_the_methods_at_the_same_record_counts():
+    df, tm, tc, hm = rk.superpopulation(seed=0, n_sample=1500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # L1 cannot reach every budget (its count jumps): warned, left out
+        res = rk.run_comparison(df, tm, tc, hm, budgets=[40, 200], seeds=[0, 1], epochs=200)
+    assert set(res["method"]) <= set(rk.BUDGET_METHODS) and {"hardconcrete-k", "hardconcrete-k-refit",
+                                                              "subsample", "dense"} <= set(res["method"])
+    selected = res[res["method"].isin(["hardconcrete-k", "hardconcrete-k-refit", "subsample"])]
+    tol = np.array([rk.solvers.budget.budget_tolerance(k) for k in selected["n_records"]])
+    assert np.all(np.abs(selected["n_active"] - selected["n_records"]) <= tol)
+    l1 = res[res["method"] == "l1-k-refit"]  # a least-squares refit may drop records of L1's selection
+    assert np.all(l1["n_active"] <= l1["n_records"] + np.array([rk.solvers.budget.budget_tolerance(k)
+                                                                 for k in l1["n_records"]]))
+    refit = res[res["method"] == "hardconcrete-k-refit"]
+    raw = res[res["method"] == "hardconcrete-k"]
+    assert refit["exact"].all() and not raw["exact"].any()
+    np.testing.assert_array_equal(refit["n_active"].to_numpy(), raw["n_active"].to_numpy())  # same selection
+    s = rk.summarize(res)
+    assert set(s.loc[s["method"] != "dense", "param"]) == {"n_records"}
+    with pytest.raises(ValueError, match="give budgets"):
+        rk.run_comparison(df, tm, tc, hm, methods=["hardconcrete-k"])

@@ -56,7 +56,7 @@ def test_sweeps_return_documented_columns(published):
     res = rk.run_comparison(df, tm, tc, hm, alphas=[0.5, 0.05], l1_lambdas=[0.0, 0.01], l0_lambdas=[1e-5, 1e-3],
                             sizes=[2000, 100], seeds=[0, 1], epochs=30)
     assert list(res.columns[: len(COLUMNS)]) == COLUMNS
-    assert set(res["method"]) == set(rk.METHODS) == {"l1", "l1-relaxed", "l1-published", "hardconcrete",
+    assert set(res["method"]) == set(rk.DEFAULT_METHODS) == {"l1", "l1-relaxed", "l1-published", "hardconcrete",
                                                      "subsample", "dense"}
     assert (res["method"] == "hardconcrete").sum() == 4
     s = rk.summarize(res)

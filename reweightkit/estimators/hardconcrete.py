@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -10,6 +11,7 @@ import numpy as np
 from .._validation import MAX_SEED, Interval, Options
 from ..exceptions import ConvergenceWarning, TargetMissWarning
 from ..problem.system import unreachable_targets
+from ..solvers.budget import hard_concrete_for_budget
 from ..solvers.hardconcrete import SETTLE_WINDOW, check_device, settled, train_hard_concrete, train_with_l0_python
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
@@ -37,8 +39,15 @@ class HardConcreteCalibrator(BaseCalibrator):
 
     Parameters
     ----------
-    lambda_l0 : float, default 1e-5
-        Penalty on the expected number of open gates.
+    lambda_l0 : float, optional
+        Penalty on the expected number of open gates (1e-5 when neither it nor
+        ``n_records`` is given).
+    n_records : int, optional
+        A record budget instead of a penalty: ``lambda_l0`` is found by rounds of
+        batched bisection (:func:`reweightkit.solvers.budget.hard_concrete_for_budget`,
+        8 penalties trained together per round, same seed) so that the gates keep
+        ``n_records`` records within ``max(2 %, 5)``; ``lambda_l0_`` holds it.  Give at
+        most one of ``lambda_l0`` and ``n_records``.
     epochs : int, default 2000
         Adam steps (one gate sample each).
     lr : float, default 0.1
@@ -92,8 +101,10 @@ class HardConcreteCalibrator(BaseCalibrator):
         Every ``history_every`` epochs: ``loss``, ``data_loss`` (with the
         sampled gates), ``expected_active`` (the expected-L0 term),
         ``max_rel_error`` and ``n_active`` (deterministic gates).
+    lambda_l0_ : float
+        The penalty used (found by bisection with ``n_records``).
     seconds_ : float
-        Training time.
+        Training time (the whole search with ``n_records``).
     gate_weights_ : ndarray (n_records,)
         The trained weights before the refit (equal to ``weights_`` without one).
     converged_ : bool
@@ -104,10 +115,11 @@ class HardConcreteCalibrator(BaseCalibrator):
         Target names, in the system's order.
     """
 
-    def __init__(self, lambda_l0=1e-5, *, epochs=2000, lr=0.1, init_keep_prob=0.99, lambda_l2=0.0, seed=None,
+    def __init__(self, lambda_l0=None, *, n_records=None, epochs=2000, lr=0.1, init_keep_prob=0.99, lambda_l2=0.0, seed=None,
                  device="cpu", verbose=False, engine="batched", history_every=50, refit=False, bounds=None,
                  on_infeasible="raise", settle_tol=0.1):
         self.lambda_l0 = lambda_l0
+        self.n_records = n_records
         self.epochs = epochs
         self.lr = lr
         self.init_keep_prob = init_keep_prob
@@ -123,7 +135,8 @@ class HardConcreteCalibrator(BaseCalibrator):
         self.settle_tol = settle_tol
 
     _parameter_constraints = {
-        "lambda_l0": [Interval(Real, 0, None, closed="left")],
+        "lambda_l0": [None, Interval(Real, 0, None, closed="left")],
+        "n_records": [None, Interval(Integral, 1, None)],
         "epochs": [Interval(Integral, 1, None)],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "init_keep_prob": [Interval(Real, 0, 1, closed="neither")],
@@ -149,11 +162,27 @@ class HardConcreteCalibrator(BaseCalibrator):
             if self.engine == "l0":
                 raise ValueError("bounds need engine='batched': l0-python has no clamp on the weights")
             common["w_bounds"] = (self.bounds[0] * problem.w0, self.bounds[1] * problem.w0)
-        if self.engine == "l0":
-            out = train_with_l0_python(problem.At_rec, problem.b_t, problem.w0, self.lambda_l0, self.seed, **common)
+        if self.n_records is not None:
+            if self.lambda_l0 is not None:
+                raise ValueError(f"give lambda_l0 or n_records, not both (got lambda_l0={self.lambda_l0!r}, "
+                                 f"n_records={self.n_records!r})")
+            if self.engine == "l0":
+                raise ValueError("n_records needs engine='batched' (it trains several penalties at once)")
+            if self.n_records > problem.n_records:
+                raise ValueError(f"n_records must be at most the number of records ({problem.n_records}), "
+                                 f"got {self.n_records}")
+            t0 = time.perf_counter()
+            self.lambda_l0_, w, history = hard_concrete_for_budget(problem.At_rec, problem.b_t, problem.w0,
+                                                                   int(self.n_records), self.seed, **common)
+            out = {"weights": w[None, :], "history": history, "seconds": time.perf_counter() - t0}
         else:
-            out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, [self.lambda_l0],
-                                      None if self.seed is None else [self.seed], verbose=self.verbose, **common)
+            self.lambda_l0_ = 1e-5 if self.lambda_l0 is None else float(self.lambda_l0)
+            if self.engine == "l0":
+                out = train_with_l0_python(problem.At_rec, problem.b_t, problem.w0, self.lambda_l0_, self.seed,
+                                           **common)
+            else:
+                out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, [self.lambda_l0_],
+                                          None if self.seed is None else [self.seed], verbose=self.verbose, **common)
         self.gate_weights_ = np.ascontiguousarray(out["weights"][0], dtype=np.float64)
         self.weights_, _ = self._refit(problem, self.gate_weights_)
         ok, change = settled(out["history"], self.epochs, self.settle_tol)

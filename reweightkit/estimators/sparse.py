@@ -10,6 +10,7 @@ import numpy as np
 from .._validation import Interval, Options
 from ..exceptions import LambdaMaxWarning
 from ..problem.nnlasso import duality_gap, kkt_residual, lambda_max, objective
+from ..solvers.budget import l1_for_budget
 from ..solvers.optimal_set import vertex_solution
 from ..solvers.path import nn_lasso_path, relaxed_refit
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
@@ -37,12 +38,18 @@ class SparseCalibrator(BaseCalibrator):
     alpha : float in (0, 1], optional
         Scale-free penalty: ``lambda = alpha * lambda_max``, where
         ``lambda_max = max(0, max_j (A~' b~)_j)`` is the smallest penalty whose
-        solution is all zeros.  Give exactly one of ``sparsity_weight`` and
-        ``alpha``.  Since ``(A~' b~)_j = sum_i a_ij / b_i``, ``lambda_max`` is set
+        solution is all zeros.  Give exactly one of ``sparsity_weight``,
+        ``alpha`` and ``n_records``.  Since ``(A~' b~)_j = sum_i a_ij / b_i``, ``lambda_max`` is set
         by the **smallest** targets: on complete margins the optimum shrinks each
         count to ``(1 - lambda b_i) b_i``, a shortfall of about ``alpha b_i / b_min``,
         so ``alpha = 0.05`` with one target 20 times smaller than the others zeroes
         them (a :class:`~reweightkit.TargetMissWarning` says so).
+    n_records : int, optional
+        A record budget instead of a penalty: the penalty is found by bisection along
+        the warm path so that the fit keeps ``n_records`` records within
+        ``max(2 %, 5)`` (:func:`reweightkit.solvers.budget.l1_for_budget`), or a
+        ``ValueError`` names the nearest counts that are reachable (an L1 count often
+        jumps).  The count is the solver's point's, before any refit.
     refit : bool or {"relaxed", "linear", "raking", "logit"}, default False
         Select, then calibrate.  ``True`` or ``"relaxed"``: relaxed L1, after the support
         ``{j : w_j > 0}`` is found, re-solve ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on
@@ -50,9 +57,11 @@ class SparseCalibrator(BaseCalibrator):
         causes.  A distance: calibrate the support exactly
         (:func:`reweightkit.calibrate`), or fail naming the targets it cannot meet.
     bounds : tuple (lo, hi), optional
-        Bounds on ``g = w / w0`` of the refit's weights (``w0``: the design weights
-        scaled to the targets, :attr:`CalibrationProblem.w0`).  They need a refit:
-        the L1 problem itself is solved without them (its sparsity needs ``g = 0``).
+        Bounds on ``g = w / w0`` (``w0``: the design weights scaled to the targets,
+        :attr:`CalibrationProblem.w0`).  The L1 problem takes the cap: it is solved on
+        the box ``0 <= w <= hi w0`` (``solver="fista"`` only; FISTA's prox becomes a
+        clip and the certificate uses the box's dual).  A lower bound ``lo > 0`` cannot
+        apply to L1's zeros: it needs a refit, which honours both bounds.
     on_infeasible : {"raise", "least_squares"}, default "raise"
         When a distance refit cannot meet the targets on the support within the
         bounds: a ``ValueError`` naming them, or the bounded least-squares fit.
@@ -113,10 +122,11 @@ class SparseCalibrator(BaseCalibrator):
     them; the number of records it uses is a property of the solver.
     """
 
-    def __init__(self, sparsity_weight=None, *, alpha=None, refit=False, bounds=None, on_infeasible="raise", tol=1e-8,
-                 max_iter=20000, warm_start=False, solution="solver", solver="fista"):
+    def __init__(self, sparsity_weight=None, *, alpha=None, n_records=None, refit=False, bounds=None,
+                 on_infeasible="raise", tol=1e-8, max_iter=20000, warm_start=False, solution="solver", solver="fista"):
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
+        self.n_records = n_records
         self.refit = refit
         self.bounds = bounds
         self.on_infeasible = on_infeasible
@@ -129,6 +139,7 @@ class SparseCalibrator(BaseCalibrator):
     _parameter_constraints = {
         "sparsity_weight": [None, Interval(Real, 0, None, closed="left")],
         "alpha": [None, Interval(Real, 0, 1, closed="right")],
+        "n_records": [None, Interval(Integral, 1, None)],
         **REFIT_CONSTRAINTS,
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None)],
@@ -145,20 +156,37 @@ class SparseCalibrator(BaseCalibrator):
         return self.lambda_ < self.lambda_max_  # at or above lambda_max, LambdaMaxWarning has said it
 
     def _penalty(self, lam_max: float) -> float:
-        if (self.sparsity_weight is None) == (self.alpha is None):
+        given = [p for p in ("sparsity_weight", "alpha", "n_records") if getattr(self, p) is not None]
+        if len(given) != 1:
             raise ValueError(
-                "give exactly one of sparsity_weight (absolute lambda) and alpha (fraction of lambda_max), "
-                f"got sparsity_weight={self.sparsity_weight!r}, alpha={self.alpha!r}"
+                "give exactly one of sparsity_weight (absolute lambda), alpha (fraction of lambda_max) and n_records "
+                f"(a record budget), got sparsity_weight={self.sparsity_weight!r}, alpha={self.alpha!r}, "
+                f"n_records={self.n_records!r}"
             )
+        if self.n_records is not None:
+            return float("nan")  # found by bisection
         return float(self.alpha) * lam_max if self.alpha is not None else float(self.sparsity_weight)
 
     def _fit_problem(self, problem, previous_weights):
-        if self.bounds is not None and self.refit is False:
-            raise ValueError("bounds apply to the refit's weights (the L1 problem is solved without them, since its "
-                             "sparsity needs g = 0): give refit='relaxed', 'linear', 'raking' or 'logit' with bounds")
+        upper = None
+        if self.bounds is not None:
+            if self.bounds[0] > 0 and self.refit is False:
+                raise ValueError(f"bounds={self.bounds}: a lower bound > 0 cannot hold for L1's zero weights; it applies "
+                                 "to a refit of the selected records (refit='relaxed', 'linear', 'raking' or 'logit'), "
+                                 "or use bounds=(0, hi) to cap the weights")
+            if self.solver != "fista":
+                raise ValueError("bounds need solver='fista' (the interior point has no box constraint)")
+            upper = self.bounds[1] * problem.w0
         At, bt = problem.At_rec, problem.b_t
         lam_max = lambda_max(At, bt)
         lam = self._penalty(lam_max)
+        if self.n_records is not None:
+            if self.n_records > problem.n_records:
+                raise ValueError(f"n_records must be at most the number of records ({problem.n_records}), "
+                                 f"got {self.n_records}")
+            if self.solution == "vertex":
+                raise ValueError("n_records counts the solver's point; a vertex solution keeps at most m + 1 records")
+            lam = l1_for_budget(At, bt, problem.w0, int(self.n_records), self.tol, self.max_iter, upper).lam
         if lam >= lam_max:
             warnings.warn(
                 f"lambda={lam:.6g} >= lambda_max={lam_max:.6g}: every weight is zero. "
@@ -170,17 +198,17 @@ class SparseCalibrator(BaseCalibrator):
         if self.warm_start and previous_weights is not None and previous_weights.shape == problem.w0.shape:
             w_init = previous_weights
         path = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter,
-                             solver=self.solver)
+                             solver=self.solver, upper=upper)
         sol = path["solutions"][0]
         self.lambda_, self.lambda_max_ = lam, lam_max
         self.l1_objective_ = sol.objective
         w, n_iter, gap, conv, obj = sol.w, sol.n_iter, sol.rel_gap, sol.converged, sol.objective
         self.kkt_residual_ = sol.kkt
         if self.solution == "vertex" and np.any(w > 0):
-            w = vertex_solution(At, w)
+            w = vertex_solution(At, w, upper)
             obj = objective(At, bt, w, lam)
-            gap = duality_gap(At, bt, w, lam)[1]
-            self.kkt_residual_ = kkt_residual(At, bt, w, lam, lam_max)
+            gap = duality_gap(At, bt, w, lam, upper)[1]
+            self.kkt_residual_ = kkt_residual(At, bt, w, lam, lam_max, upper)
         if self.refit in (True, "relaxed") and self.bounds is None and np.any(w > 0):
             w, r = relaxed_refit(At, bt, w, tol=self.tol, max_iter=self.max_iter)
             n_iter += r.n_iter

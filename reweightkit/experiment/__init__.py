@@ -1,25 +1,27 @@
 """The experiment layer: example data, sweeps over one method registry, summaries, plots."""
 
-from .comparison import DEFAULT_METHODS, run_comparison, run_replicates
+from .comparison import BUDGET_METHODS, DEFAULT_METHODS, run_comparison, run_replicates
 from .data import published_example, superpopulation, synthetic_problem
 from .methods import METHODS, Method, method_label
 from .plotting import plot_frontier, plot_runtime, plot_train_test
 from .summary import pareto_front, runtime_table, summarize
 from .sweeps import (
-                     COLUMNS,
-                     PARAM_COLUMNS,
-                     PUBLISHED_L0_LAMBDAS,
-                     PUBLISHED_L1_LAMBDAS,
-                     CalibrationTask,
-                     dense_reference,
-                     hard_concrete_grid,
-                     sweep_hard_concrete,
-                     sweep_l1,
-                     sweep_subsample,
+    COLUMNS,
+    PARAM_COLUMNS,
+    PUBLISHED_L0_LAMBDAS,
+    PUBLISHED_L1_LAMBDAS,
+    CalibrationTask,
+    dense_reference,
+    hard_concrete_grid,
+    sweep_budget_hard_concrete,
+    sweep_budget_l1,
+    sweep_hard_concrete,
+    sweep_l1,
+    sweep_subsample,
 )
 
-__all__ = ["COLUMNS", "DEFAULT_METHODS", "METHODS", "PARAM_COLUMNS", "PUBLISHED_L0_LAMBDAS", "PUBLISHED_L1_LAMBDAS",
-           "CalibrationTask", "Method", "dense_reference", "hard_concrete_grid", "method_label", "pareto_front",
-           "plot_frontier", "plot_runtime", "plot_train_test", "published_example", "run_comparison",
-           "run_replicates", "runtime_table", "summarize", "superpopulation", "sweep_hard_concrete", "sweep_l1",
-           "sweep_subsample", "synthetic_problem"]
+__all__ = ["BUDGET_METHODS", "COLUMNS", "CalibrationTask", "DEFAULT_METHODS", "METHODS", "Method", "PARAM_COLUMNS",
+           "PUBLISHED_L0_LAMBDAS", "PUBLISHED_L1_LAMBDAS", "dense_reference", "hard_concrete_grid", "method_label",
+           "pareto_front", "plot_frontier", "plot_runtime", "plot_train_test", "published_example", "run_comparison",
+           "run_replicates", "runtime_table", "summarize", "superpopulation", "sweep_budget_hard_concrete",
+           "sweep_budget_l1", "sweep_hard_concrete", "sweep_l1", "sweep_subsample", "synthetic_problem"]

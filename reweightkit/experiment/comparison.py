@@ -10,10 +10,12 @@ from ..problem.system import margin_cells
 from .methods import METHODS
 from .sweeps import COLUMNS, PUBLISHED_L0_LAMBDAS, PUBLISHED_L1_LAMBDAS, CalibrationTask, check_grid, check_seeds
 
-__all__ = ["DEFAULT_METHODS", "run_comparison", "run_replicates"]
+__all__ = ["DEFAULT_METHODS", "BUDGET_METHODS", "run_comparison", "run_replicates"]
 
-DEFAULT_METHODS = tuple(METHODS)
-"""Every registered method."""
+DEFAULT_METHODS = tuple(name for name, m in METHODS.items() if not m.budgeted)
+"""Every method swept over its own grid."""
+BUDGET_METHODS = ("hardconcrete-k", "hardconcrete-k-refit", "l1-k-refit", "subsample", "dense")
+"""The methods compared at matched record budgets (``budgets=``)."""
 
 
 def _subsample_sizes(n):
@@ -23,7 +25,8 @@ def _subsample_sizes(n):
 
 def run_comparison(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None, *,
                    alphas=None, l1_lambdas=PUBLISHED_L1_LAMBDAS, l0_lambdas=PUBLISHED_L0_LAMBDAS, sizes=None,
-                   seeds=range(5), epochs=2000, methods=DEFAULT_METHODS, weight_col="weight", verbose=False):
+                   seeds=range(5), epochs=2000, methods=None, budgets=None, refit="raking", weight_col="weight",
+                   verbose=False):
     """Every method's sweep on one task, scored on train and held-out targets.
 
     The train problem is prepared once and the held-out system built once; every
@@ -50,8 +53,15 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
         Seeds per grid point of the seeded methods.
     epochs : int, default 2000
         Hard Concrete epochs.
-    methods : sequence of str, default every method
-        Names from :data:`reweightkit.METHODS`.
+    methods : sequence of str, optional
+        Names from :data:`reweightkit.METHODS`; default :data:`DEFAULT_METHODS`, or
+        :data:`BUDGET_METHODS` when ``budgets`` is given.
+    budgets : array-like of int, optional
+        Matched record budgets: the budgeted methods keep each ``k`` records (Hard
+        Concrete and L1 by bisection on their penalty), and the subsample uses these
+        sizes instead of ``sizes``.
+    refit : {"raking", "linear", "logit"}, default "raking"
+        The distance of the budgeted methods' refit.
     weight_col : str or None, default "weight"
         Design weights (DataFrame input).
     verbose : bool, default False
@@ -62,7 +72,7 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
     DataFrame
         One row per fit, :data:`reweightkit.COLUMNS` first.
     """
-    methods = list(methods)
+    methods = list((BUDGET_METHODS if budgets is not None else DEFAULT_METHODS) if methods is None else methods)
     if not methods:
         raise ValueError(f"methods is empty: choose one or more of {list(METHODS)}")
     unknown = sorted(set(methods) - set(METHODS))
@@ -81,6 +91,11 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
     if task.test is None:
         raise ValueError("the task has no held-out targets: build it with test_marginal and/or test_continuous")
     n = task.problem.n_records
+    budgeted = [m for m in methods if METHODS[m].budgeted]
+    if budgeted and budgets is None:
+        raise ValueError(f"methods {budgeted} run at record budgets: give budgets=[k1, k2, ...]")
+    if budgets is not None:
+        sizes = budgets
     # validate every grid before any fitting starts
     options = {
         "alphas": check_grid("alpha", alpha_grid() if alphas is None else alphas),
@@ -90,6 +105,8 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
         "seeds": check_seeds(seeds),
         "epochs": epochs,
         "verbose": verbose,
+        "budgets": None if budgets is None else [int(k) for k in check_grid("budgets", budgets)],
+        "refit": refit,
     }
     n_cells = int(np.unique(margin_cells(task.problem.system)).size)
     options["sizes"] = [int(k) for k in options["sizes"] if n_cells <= k <= n]

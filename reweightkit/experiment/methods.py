@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .sweeps import dense_reference, sweep_hard_concrete, sweep_l1, sweep_subsample
+from .sweeps import dense_reference, sweep_budget_hard_concrete, sweep_budget_l1, sweep_hard_concrete, sweep_l1, sweep_subsample
 
 __all__ = ["Method", "METHODS", "method_label"]
 
@@ -32,6 +32,9 @@ class Method:
     run : callable
         ``run(task, options) -> DataFrame``: the method's sweep, with ``options``
         the comparison's grids and settings.
+    budgeted : bool
+        Whether it runs at the comparison's record budgets (``budgets=``) rather than
+        over a penalty grid.
     """
 
     name: str
@@ -39,6 +42,17 @@ class Method:
     param: str | None
     style: tuple
     run: Callable
+    budgeted: bool = False
+
+
+def _hc_budgets(task, o, name):
+    """Both Hard Concrete budget methods come from one search per seed: run it once per comparison."""
+    cache = o.setdefault("_cache", {})
+    if "hc-budgets" not in cache:
+        cache["hc-budgets"] = sweep_budget_hard_concrete(task, budgets=o["budgets"], seeds=o["seeds"],
+                                                         epochs=o["epochs"], refit=o["refit"], verbose=o["verbose"])
+    rows = cache["hc-budgets"]
+    return rows[rows["method"] == name] if len(rows) else rows
 
 
 METHODS = {m.name: m for m in [
@@ -54,6 +68,12 @@ METHODS = {m.name: m for m in [
     Method("subsample", "Subsample+rake", "n_records", ("^-", "#d62728"),
            lambda task, o: sweep_subsample(task, sizes=o["sizes"], seeds=o["seeds"], verbose=o["verbose"])),
     Method("dense", "Rake (all records)", None, ("*", "#000000"), lambda task, o: dense_reference(task)),
+    Method("hardconcrete-k", "HardConcrete at k records (raw gates)", "n_records", ("o--", "#aec7e8"),
+           lambda task, o: _hc_budgets(task, o, "hardconcrete-k"), budgeted=True),
+    Method("hardconcrete-k-refit", "HardConcrete at k records + refit", "n_records", ("o-", "#08306b"),
+           lambda task, o: _hc_budgets(task, o, "hardconcrete-k-refit"), budgeted=True),
+    Method("l1-k-refit", "L1 at k records + refit", "n_records", ("s-", "#006d2c"),
+           lambda task, o: sweep_budget_l1(task, budgets=o["budgets"], refit=o["refit"]), budgeted=True),
 ]}
 """Every method a comparison can run, by name, in the order they run."""
 

@@ -11,7 +11,7 @@ from .sweeps import PARAM_COLUMNS
 __all__ = ["summarize", "pareto_front", "runtime_table"]
 
 _SCORES = ["n_active", "train_error", "test_error", "train_max_error", "test_max_error", "train_median_error",
-           "test_median_error", "kish_ess", "seconds"]
+           "test_median_error", "kish_ess", "design_effect", "max_weight", "g_min", "g_max", "seconds"]
 _OPTIMAL_SET = ["test_error_min", "test_error_max", "vertex_n_active", "vertex_test_error"]
 
 
@@ -49,6 +49,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         out = pd.concat([out, g[extra].mean()], axis=1)
     out["n_fits"] = g.size()
     out["converged"] = g["converged"].all()
+    if "exact" in results:
+        out["exact"] = g["exact"].all()
     out = out.reset_index()
     out.insert(2, "param", [METHODS[m].param if m in METHODS else None for m in out["method"]])
     return out

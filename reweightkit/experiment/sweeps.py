@@ -24,8 +24,10 @@ from .._validation import Interval, check_seed, validate_params
 from ..estimators.raking import RakeCalibrator, SubsampleRakeCalibrator
 from ..exceptions import RakeWarning
 from ..problem.nnlasso import lambda_max
-from ..problem.scoring import Scorer
+from ..problem.scoring import ACTIVE_TOL, Scorer
 from ..problem.system import CalibrationProblem, CalibrationSystem, build_system, prepare
+from ..solvers.budget import hard_concrete_for_budgets, l1_for_budget
+from ..solvers.calibration import calibrate_support
 from ..solvers.hardconcrete import settled, train_hard_concrete
 from ..solvers.optimal_set import held_out_ranges, vertex_solution
 from ..solvers.path import nn_lasso_path, relaxed_refit
@@ -42,6 +44,8 @@ __all__ = [
     "sweep_hard_concrete",
     "sweep_subsample",
     "dense_reference",
+    "sweep_budget_hard_concrete",
+    "sweep_budget_l1",
 ]
 
 PUBLISHED_L1_LAMBDAS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
@@ -51,8 +55,8 @@ PUBLISHED_L0_LAMBDAS = [1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e
 PARAM_COLUMNS = ["alpha", "lambda", "lambda_l0", "n_records"]
 """The grid-parameter columns: each holds one parameter, NaN for methods without it."""
 COLUMNS = ["method", "grid", "seed", *PARAM_COLUMNS, "n_active", "train_error", "test_error", "train_max_error",
-           "test_max_error", "train_median_error", "test_median_error", "total_weight", "kish_ess", "seconds",
-           "converged"]
+           "test_max_error", "train_median_error", "test_median_error", "total_weight", "kish_ess", "design_effect",
+           "max_weight", "g_min", "g_max", "exact", "seconds", "converged"]
 """The columns of every sweep's result, in order."""
 
 
@@ -80,7 +84,7 @@ class CalibrationTask:
     def __post_init__(self):
         if not isinstance(self.problem, CalibrationProblem):
             raise TypeError(f"problem must be a CalibrationProblem (see rk.prepare), got {type(self.problem).__name__}")
-        object.__setattr__(self, "scorer", Scorer(self.problem.system, self.test))
+        object.__setattr__(self, "scorer", Scorer(self.problem.system, self.test, self.problem.w0))
 
     @classmethod
     def from_targets(cls, df, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None,
@@ -342,3 +346,117 @@ def dense_reference(task):
     cal = RakeCalibrator().fit(task.problem)
     return pd.DataFrame([_row(task, cal.weights_, "dense", 0, seconds=time.perf_counter() - t0,
                               converged=cal.converged_)])
+
+
+def _budgets(budgets, n):
+    ks = [int(k) for k in check_grid("budgets", budgets)]
+    bad = [k for k in ks if not 1 <= k <= n]
+    if bad:
+        raise ValueError(f"budgets must be between 1 and the number of records ({n}), got {bad}")
+    return ks
+
+
+def _refit_rows(task, w, name, g, k, seed, seconds, converged, refit, **params):
+    """The row of the calibration of ``w``'s support (bounded least squares when it cannot be exact)."""
+    t0 = time.perf_counter()
+    r = calibrate_support(task.problem, w > ACTIVE_TOL, refit, None, "least_squares")
+    return _row(task, r.weights, name, g, seed=seed, seconds=seconds + time.perf_counter() - t0,
+                converged=converged, n_records=k, **params)
+
+
+def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr=0.1, refit="raking", verbose=False):
+    """Hard Concrete at matched record budgets: raw gates and the same selection refit, per (budget, seed).
+
+    For each seed, :func:`reweightkit.solvers.budget.hard_concrete_for_budgets` finds
+    every budget's ``lambda_l0`` in rounds of one batched computation; the kept
+    records are then calibrated with ``refit`` (bounded least squares where exact
+    calibration is impossible, ``exact`` False).  Budgets no penalty reaches are
+    left out with a warning naming the nearest reachable counts.
+
+    Parameters
+    ----------
+    task : CalibrationTask
+        Train problem and held-out targets.
+    budgets : array-like of int
+        Records to keep.
+    seeds : iterable of int, default range(5)
+        Seeds.
+    epochs : int, default 2000
+        Adam steps.
+    lr : float, default 0.1
+        Adam learning rate.
+    refit : {"raking", "linear", "logit"}, default "raking"
+        The refit's distance.
+    verbose : bool, default False
+        Progress bar over seeds.
+
+    Returns
+    -------
+    DataFrame
+        Rows of ``"hardconcrete-k"`` (raw gate weights) and ``"hardconcrete-k-refit"``
+        with ``n_records`` (the budget) and ``lambda_l0`` filled.
+    """
+    task = _check_task(task)
+    validate_params({"epochs": [Interval(Integral, 1, None)], "lr": [Interval(Real, 0, None, closed="neither")]},
+                    {"epochs": epochs, "lr": lr})
+    ks, seeds = _budgets(budgets, task.problem.n_records), check_seeds(seeds)
+    p = task.problem
+    rows, missed = [], []
+    for s in tqdm(seeds, desc="hardconcrete budgets", disable=not verbose):
+        t0 = time.perf_counter()
+        found = hard_concrete_for_budgets(p.At_rec, p.b_t, p.w0, ks, s, epochs=epochs, lr=lr)
+        secs = (time.perf_counter() - t0) / len(ks)
+        for g, k in enumerate(ks):
+            if isinstance(found[k], ValueError):
+                missed.append(f"seed {s}: {found[k]}")
+                continue
+            lam, w, hist = found[k]
+            ok = bool(settled(hist, epochs)[0][0])
+            rows.append(_row(task, w, "hardconcrete-k", g, seed=s, seconds=secs, converged=ok, n_records=k,
+                             lambda_l0=lam))
+            rows.append(_refit_rows(task, w, "hardconcrete-k-refit", g, k, s, secs, ok, refit, lambda_l0=lam))
+    if missed:
+        warnings.warn("Hard Concrete reached no count near these budgets (left out): " + "; ".join(missed),
+                      UserWarning, stacklevel=2)
+    return pd.DataFrame(rows)
+
+
+def sweep_budget_l1(task, *, budgets, refit="raking", tol=1e-8):
+    """L1 at matched record budgets: the penalty keeping about ``k`` records, then the support refit.
+
+    Parameters
+    ----------
+    task : CalibrationTask
+        Train problem and held-out targets.
+    budgets : array-like of int
+        Records to keep.
+    refit : {"raking", "linear", "logit"}, default "raking"
+        The refit's distance.
+    tol : float, default 1e-8
+        Relative duality gap of every L1 fit.
+
+    Returns
+    -------
+    DataFrame
+        Rows of ``"l1-k-refit"`` with ``n_records``, ``alpha`` and ``lambda`` filled.
+        Budgets L1 cannot reach (its count jumps) are left out with a warning naming
+        the nearest reachable counts.
+    """
+    task = _check_task(task)
+    p = task.problem
+    ks = _budgets(budgets, p.n_records)
+    lam_max = lambda_max(p.At_rec, p.b_t)
+    rows, missed = [], []
+    for g, k in enumerate(ks):
+        t0 = time.perf_counter()
+        try:
+            sol = l1_for_budget(p.At_rec, p.b_t, p.w0, k, tol)
+        except ValueError as e:
+            missed.append(str(e))
+            continue
+        rows.append(_refit_rows(task, sol.w, "l1-k-refit", g, k, np.nan, time.perf_counter() - t0, sol.converged,
+                                refit, alpha=sol.lam / lam_max, **{"lambda": sol.lam}))
+    if missed:
+        warnings.warn("L1 reached no count near these budgets (left out): " + "; ".join(missed), UserWarning,
+                      stacklevel=2)
+    return pd.DataFrame(rows, columns=None if rows else COLUMNS)

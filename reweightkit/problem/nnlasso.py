@@ -166,7 +166,7 @@ def objective(At_rec, b_t, w, lam) -> float:
     return float(0.5 * r @ r + lam * w.sum())
 
 
-def dual_value(r, g_r, b_t, lam) -> float:
+def dual_value(r, g_r, b_t, lam, upper=None) -> float:
     """``D(s r)`` for the best feasible scaling ``s`` of residual ``r``.
 
     Parameters
@@ -179,6 +179,10 @@ def dual_value(r, g_r, b_t, lam) -> float:
         ``b_tilde``.
     lam : float
         Penalty.
+    upper : ndarray, shape (n,), optional
+        Upper bounds on ``w`` (the box ``0 <= w <= upper``).  The dual then has no
+        constraint: ``D(u) = b~'u - |u|^2/2 - sum_j upper_j max(0, (A~'u)_j - lam)``
+        is a lower bound for every ``u``, and the best of the scalings ``s`` below is used.
 
     Returns
     -------
@@ -188,14 +192,19 @@ def dual_value(r, g_r, b_t, lam) -> float:
     rr = float(r @ r)
     if rr == 0.0:
         return 0.0  # u = 0 is always dual feasible
-    s = max(0.0, float(b_t @ r) / rr)
+    br = float(b_t @ r)
+    s_free = max(0.0, br / rr)
     gmax = float(np.max(g_r))
-    if gmax > 0:
-        s = min(s, lam / gmax)
-    return s * float(b_t @ r) - 0.5 * s * s * rr
+    s = min(s_free, lam / gmax) if gmax > 0 else s_free  # no penalty term: feasible without a box
+    best = s * br - 0.5 * s * s * rr
+    if upper is not None:
+        for t in (s_free, 1.0):  # the unscaled residual is the dual optimum at the primal optimum
+            val = t * br - 0.5 * t * t * rr - float(upper @ np.maximum(0.0, t * g_r - lam))
+            best = max(best, val)
+    return best
 
 
-def duality_gap(At_rec, b_t, w, lam) -> tuple[float, float]:
+def duality_gap(At_rec, b_t, w, lam, upper=None) -> tuple[float, float]:
     """The certificate at ``w``: absolute and relative duality gap.
 
     Parameters
@@ -208,6 +217,8 @@ def duality_gap(At_rec, b_t, w, lam) -> tuple[float, float]:
         Weights (``>= 0``).
     lam : float
         Penalty.
+    upper : ndarray, shape (n,), optional
+        Upper bounds on ``w`` (see :func:`dual_value`).
 
     Returns
     -------
@@ -218,11 +229,11 @@ def duality_gap(At_rec, b_t, w, lam) -> tuple[float, float]:
     """
     r = b_t - At_rec.T @ w
     p = float(0.5 * r @ r + lam * w.sum())
-    gap = max(0.0, p - dual_value(r, At_rec @ r, b_t, lam))
+    gap = max(0.0, p - dual_value(r, At_rec @ r, b_t, lam, upper))
     return gap, gap / max(p, GAP_FLOOR * 0.5 * float(b_t @ b_t))
 
 
-def kkt_residual(At_rec, b_t, w, lam, lam_max=None) -> float:
+def kkt_residual(At_rec, b_t, w, lam, lam_max=None, upper=None) -> float:
     """Largest KKT violation relative to ``max(lambda_max, lam, 1)`` (a diagnostic).
 
     With ``g`` the data-term gradient: ``|g_j + lam|`` where ``w_j > 0`` and
@@ -240,6 +251,8 @@ def kkt_residual(At_rec, b_t, w, lam, lam_max=None) -> float:
         Penalty.
     lam_max : float, optional
         :func:`lambda_max` of the problem, when the caller has it already.
+    upper : ndarray, shape (n,), optional
+        Upper bounds on ``w``: where ``w_j = upper_j`` the violation is ``max(0, g_j + lam)``.
 
     Returns
     -------
@@ -247,5 +260,7 @@ def kkt_residual(At_rec, b_t, w, lam, lam_max=None) -> float:
     """
     g = -(At_rec @ (b_t - At_rec.T @ w)) + lam
     viol = np.where(w > 0, np.abs(g), np.maximum(0.0, -g))
+    if upper is not None:
+        viol = np.where(w >= upper, np.maximum(0.0, g), viol)
     scale = max(lambda_max(At_rec, b_t) if lam_max is None else lam_max, lam, 1.0)
     return float(np.max(viol) / scale)

@@ -161,16 +161,20 @@ class Scorer:
         The targets the fit saw.
     test : CalibrationSystem, optional
         Held-out targets (errors are NaN without them).
+    base : ndarray, shape (n,), optional
+        The weights ``g = w / base`` is measured against (a problem's start point
+        ``w0``); ``g_min``/``g_max`` are NaN without it.
 
     """
 
-    def __init__(self, train: CalibrationSystem, test: CalibrationSystem | None = None):
+    def __init__(self, train: CalibrationSystem, test: CalibrationSystem | None = None, base=None):
         for name, s in (("train", train), ("test", test)):
             if s is not None and not isinstance(s, CalibrationSystem):
                 raise TypeError(f"{name} must be a CalibrationSystem (see rk.build_system), got {type(s).__name__}")
         if test is not None and test.n_records != train.n_records:
             raise ValueError(f"train has {train.n_records} records but test has {test.n_records}")
         self.train, self.test = train, test
+        self.base = None if base is None else np.asarray(base, dtype=float)
 
     def score(self, w, **fields) -> dict:
         """One row of scores for ``w``, with ``fields`` added.
@@ -187,7 +191,9 @@ class Scorer:
         dict
             ``n_active``, ``train_error`` / ``test_error`` (mean absolute relative
             error), ``train_max_error`` / ``test_max_error``, ``train_median_error`` /
-            ``test_median_error``, ``total_weight`` and ``kish_ess``.
+            ``test_median_error``, ``total_weight``, ``kish_ess``, ``design_effect``
+            (``n_active / kish_ess``), ``max_weight``, ``g_min``/``g_max`` (over active
+            records, against ``base``) and ``exact`` (every train target met to 1e-8).
         """
         w = _weights(self.train.n_records, w)
         tr = np.abs(relative_errors(self.train, w))
@@ -196,6 +202,13 @@ class Scorer:
                "train_max_error": float(tr.max()), "test_max_error": float(te.max()),
                "total_weight": float(w.sum()), "kish_ess": kish_ess(w),
                "train_median_error": float(np.median(tr)), "test_median_error": float(np.median(te))}
+        active = w > ACTIVE_TOL
+        if self.base is not None:
+            active &= self.base > 0
+        g = w[active] / self.base[active] if self.base is not None else np.array([])
+        row.update(design_effect=row["n_active"] / row["kish_ess"] if row["kish_ess"] > 0 else float("nan"),
+                   max_weight=float(w.max()), g_min=float(g.min()) if g.size else float("nan"),
+                   g_max=float(g.max()) if g.size else float("nan"), exact=bool(tr.max() <= 1e-8))
         row.update(fields)
         return row
 

@@ -18,7 +18,7 @@ __all__ = ["fista"]
 
 
 def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shrink=0.9,
-          callback=None, restart=True) -> L1Solution:
+          callback=None, restart=True, upper=None) -> L1Solution:
     """FISTA with backtracking and gradient-based adaptive restart, stopped on the duality gap.
 
     Parameters
@@ -52,6 +52,10 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
     restart : bool
         Gradient-based adaptive restart of the momentum (default on; off
         gives plain FISTA, for comparison).
+    upper : ndarray, shape (n,), optional
+        Upper bounds on ``w`` (the box ``0 <= w <= upper``): the prox becomes a clip
+        to the box and the certificate uses the box's dual
+        (:func:`reweightkit.problem.nnlasso.dual_value`).
 
     Returns
     -------
@@ -72,7 +76,10 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
     if L is None:
         L = lipschitz_constant(At_rec)
     floor = GAP_FLOOR * 0.5 * float(b_t @ b_t)
-    x = np.maximum(np.asarray(w0, dtype=float), 0.0)
+    def project(v):  # onto w >= 0, or onto the box 0 <= w <= upper
+        return np.maximum(v, 0.0) if upper is None else np.clip(v, 0.0, upper)
+
+    x = project(np.asarray(w0, dtype=float))
     z_x = At_rec.T @ x
     p_x = float(0.5 * np.sum((b_t - z_x) ** 2) + lam * x.sum())
     y, z_y, t = x, z_x, 1.0
@@ -83,13 +90,13 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
     while True:
         r_y = b_t - z_y
         g_r = At_rec @ r_y  # = -(gradient of the data term at y)
-        gap = max(0.0, p_x - dual_value(r_y, g_r, b_t, lam))
+        gap = max(0.0, p_x - dual_value(r_y, g_r, b_t, lam, upper))
         rel = gap / max(p_x, floor)
         if rel <= tol and y is not x:
             # confirm with the dual point of the returned iterate itself, so that the
             # certificate can be recomputed from the weights alone (duality_gap(x))
             r_x = b_t - z_x
-            gap = max(0.0, p_x - dual_value(r_x, At_rec @ r_x, b_t, lam))
+            gap = max(0.0, p_x - dual_value(r_x, At_rec @ r_x, b_t, lam, upper))
             rel = gap / max(p_x, floor)
         if callback is not None:
             callback(it, p_x, rel, restarted)
@@ -98,7 +105,7 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
         f_y = 0.5 * float(r_y @ r_y)
         L_k = max(L_k * shrink, L_min)
         while True:  # backtracking on the local Lipschitz constant, never above the global L
-            x_new = np.maximum(y + (g_r - lam) / L_k, 0.0)
+            x_new = project(y + (g_r - lam) / L_k)
             z_new = At_rec.T @ x_new
             r_new = b_t - z_new
             step = x_new - y

@@ -70,7 +70,7 @@ def _independent_rows(E, rtol=1e-10):
     return np.sort(piv[:rank])
 
 
-def vertex_solution(At_rec, w):
+def vertex_solution(At_rec, w, upper=None):
     """A vertex of the optimal set through ``w``: same fitted values and total, at most m + 1 non-zeros.
 
     One LP (HiGHS dual simplex, zero objective) returns a basic feasible point of
@@ -83,6 +83,8 @@ def vertex_solution(At_rec, w):
         ``A_tilde'`` record-major.
     w : ndarray, shape (n,)
         An (accurate) L1 solution.
+    upper : ndarray, shape (n,), optional
+        Upper bounds on ``w`` when the L1 problem had them (the set is then cut by the box).
 
     Returns
     -------
@@ -92,14 +94,15 @@ def vertex_solution(At_rec, w):
     E, rhs = _equalities(At_rec, w)
     n = E.shape[1]
     # a zero objective makes this a phase-1 problem: presolve costs more than it saves (measured 3x)
-    res = _linprog(np.zeros(n), first={"presolve": False}, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs-ds")
+    box = (0, None) if upper is None else np.c_[np.zeros(n), upper]
+    res = _linprog(np.zeros(n), first={"presolve": False}, A_eq=E, b_eq=rhs, bounds=box, method="highs-ds")
     if res.status != 0:
         raise RuntimeError(f"vertex LP failed: {res.message}")
     v = np.where(res.x > 0, res.x, 0.0)
     S = np.flatnonzero(v)
     if S.size:
         polished, *_ = np.linalg.lstsq(E[:, S].toarray(), rhs, rcond=None)
-        if np.all(polished >= 0):
+        if np.all(polished >= 0) and (upper is None or np.all(polished <= upper[S])):
             v = np.zeros(n)
             v[S] = polished
     return v

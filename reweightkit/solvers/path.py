@@ -65,7 +65,7 @@ def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
 
 
 def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, tol=1e-8,
-                  max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="fista") -> dict:
+                  max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="fista", upper=None) -> dict:
     """Certified solutions along a grid of ``lam``, strong to weak, warm-started.
 
     Parameters
@@ -96,6 +96,8 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
         See ``warm_start``.
     warn : bool, default True
         Warn (:class:`~reweightkit.exceptions.ConvergenceWarning`) when a fit is not certified.
+    upper : ndarray, shape (n,), optional
+        Upper bounds on ``w`` (FISTA only): the box ``0 <= w <= upper``, certified by its dual.
     solver : {"fista", "ipm"}
         ``"fista"`` (default) or the interior-point method of
         :mod:`reweightkit.solvers.ipm` (m x m Newton systems; with ``warm_start`` each lambda
@@ -110,6 +112,8 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
     """
     if solver not in ("fista", "ipm"):
         raise ValueError(f"solver must be 'fista' or 'ipm', got {solver!r}")
+    if upper is not None and solver != "fista":
+        raise ValueError("upper bounds on the weights (bounds=) are supported by solver='fista' only")
     n = At_rec.shape[0]
     lam_max = lambda_max(At_rec, b_t)
     if lambdas is None:
@@ -128,7 +132,7 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
     for lam in lambdas:
         if lam >= lam_max:
             z = np.zeros(n)
-            gap, rel = duality_gap(At_rec, b_t, z, lam)
+            gap, rel = duality_gap(At_rec, b_t, z, lam, upper)
             sols.append(L1Solution(lam=float(lam), w=z, objective=0.5 * float(b_t @ b_t), dual_gap=gap,
                                    rel_gap=rel, n_iter=0, converged=True))
             continue
@@ -139,10 +143,10 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
             hint = prev if (warm_start and prev is not None and np.any(prev > 0)) else w0
             sol = ipm(At_rec, b_t, lam, hint, tol=tol, max_iter=min(max_iter, 500), warn=warn, gram=gram)
         else:
-            sol = fista(At_rec, b_t, lam, init, L=L, tol=tol, max_iter=max_iter, warn=warn)
+            sol = fista(At_rec, b_t, lam, init, L=L, tol=tol, max_iter=max_iter, warn=warn, upper=upper)
         sol.seconds = time.perf_counter() - t0
         sols.append(sol)
         prev = sol.w
     for s in sols:
-        s.kkt = kkt_residual(At_rec, b_t, s.w, s.lam, lam_max)
+        s.kkt = kkt_residual(At_rec, b_t, s.w, s.lam, lam_max, upper)
     return {"lambda_max": lam_max, "L": L, "solutions": sols}
