@@ -43,6 +43,8 @@ __all__ = [
     "path_explorer",
     "moved_target_explorer",
     "gate_explorer",
+    "render_budget",
+    "budget_explorer",
 ]
 
 _PCT = FuncFormatter(lambda v, _: f"{v:.0%}")
@@ -375,6 +377,70 @@ def render_gate(log_alpha=0.0, beta=BETA, gamma=GAMMA, zeta=ZETA):
     ax.legend(fontsize=8)
     ax.set_title("Hard Concrete gate")
     return html, fig
+
+
+def render_budget(summary: pd.DataFrame, k: int):
+    """Summary and figure of the methods compared at record budget ``k``: held-out error and Kish ESS.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`reweightkit.summarize` of a matched-budget comparison (``n_records`` filled).
+    k : int
+        The budget to show (one of ``summary.n_records``).
+
+    Returns
+    -------
+    html : str
+        The summary (the best method marked ``rk-best``).
+    fig : matplotlib.figure.Figure
+        Bars of held-out error (with 2 standard errors) and ESS per method, dense raking as a line.
+    """
+    rows = summary[np.isclose(summary["n_records"].astype(float), k)].sort_values("test_error")
+    if rows.empty:
+        raise ValueError(f"no fit at n_records={k}; budgets: {sorted(summary['n_records'].dropna().unique())}")
+    dense = summary[summary["method"] == "dense"]
+    best = rows.iloc[0]
+    html = (f"<b>{k} records</b>: best held-out error <span class=\"rk-best\">{method_label(best.method)}</span> "
+            f"{best.test_error:.2%} &plusmn; {best.test_error_se:.2%}; "
+            + "; ".join(f"{method_label(r.method)} {r.test_error:.2%}" for r in rows.iloc[1:].itertuples()))
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    labels = [method_label(m) for m in rows["method"]]
+    colors = [METHODS[m].style[1] if m in METHODS else "#888888" for m in rows["method"]]
+    ax1.barh(labels, rows["test_error"], xerr=2 * rows["test_error_se"], color=colors)
+    if len(dense):
+        ax1.axvline(float(dense["test_error"].iloc[0]), color="k", ls=":", lw=1, label="dense raking")
+        ax1.legend(fontsize=8)
+    ax1.xaxis.set_major_formatter(_PCT)
+    ax1.set_xlabel("held-out error (mean |relative error|, 2 s.e.)")
+    ax1.invert_yaxis()
+    ax2.barh(labels, rows["kish_ess"], color=colors)
+    ax2.set_xlabel("Kish effective sample size")
+    ax2.invert_yaxis()
+    ax2.set_yticklabels([])
+    fig.suptitle(f"matched budget: {k} records")
+    return html, fig
+
+
+def budget_explorer(summary: pd.DataFrame):
+    """A slider over the record budgets of a matched-budget summary; shows :func:`render_budget`.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`reweightkit.summarize` of a matched-budget comparison.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import ipywidgets as widgets
+
+    budgets = sorted(int(k) for k in summary["n_records"].dropna().unique())
+    slider = widgets.SelectionSlider(options=budgets, value=budgets[0], description="records k",
+                                     continuous_update=True, layout=widgets.Layout(width="520px"))
+    return _explorer(lambda k: render_budget(summary, k), {"k": slider})
 
 
 # --- ipywidgets glue -----------------------------------------------------------------------------------------
