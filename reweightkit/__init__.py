@@ -16,7 +16,10 @@ Everything a user or a notebook needs is re-exported here (``rk.__all__``).
 """
 
 from . import widgets
+from ._version import __version__ as __version__
 from .estimators import (
+    BalancedSampleCalibrator,
+    CalibrateThenReduceCalibrator,
     Calibrator,
     HardConcreteCalibrator,
     RakeCalibrator,
@@ -35,18 +38,23 @@ from .experiment import (
     PUBLISHED_L1_LAMBDAS,
     CalibrationTask,
     dense_reference,
+    load_weights,
     pareto_front,
+    plot_fit,
     plot_frontier,
     plot_runtime,
     plot_train_test,
     published_example,
+    read_targets,
     run_comparison,
     run_replicates,
     runtime_table,
+    save_weights,
     summarize,
     superpopulation,
     sweep_budget_hard_concrete,
     sweep_budget_l1,
+    sweep_budget_sampler,
     sweep_hard_concrete,
     sweep_l1,
     sweep_subsample,
@@ -83,12 +91,16 @@ from .problem import (
 )
 from .solvers import (
     CalibrationResult,
+    cube_sample,
     fista,
+    inclusion_probabilities,
+    integerize,
     ipm,
     nn_lasso_path,
     optimal_set_ranges,
     rake,
     relaxed_refit,
+    systematic_sample,
     train_hard_concrete,
     train_with_l0_python,
     vertex_solution,
@@ -112,9 +124,11 @@ __all__ = [
     "published_example", "superpopulation", "synthetic_problem", "CalibrationTask", "METHODS", "COLUMNS",
     "PARAM_COLUMNS", "PUBLISHED_L1_LAMBDAS", "PUBLISHED_L0_LAMBDAS", "sweep_l1", "sweep_hard_concrete",
     "BUDGET_METHODS", "DEFAULT_METHODS", "sweep_budget_hard_concrete", "sweep_budget_l1",
+    "sweep_budget_sampler", "save_weights", "load_weights", "read_targets", "plot_fit",
+    "BalancedSampleCalibrator", "CalibrateThenReduceCalibrator", "cube_sample",
+    "inclusion_probabilities", "integerize", "systematic_sample",
     "sweep_subsample", "dense_reference", "run_comparison", "run_replicates", "summarize", "pareto_front",
     "runtime_table", "plot_frontier", "plot_train_test", "plot_runtime",
     # notebooks' sliders
     "widgets",
 ]
-__version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The main job: ``python -m reweightkit frontier`` (or the ``reweightkit`` console script)."""
+"""The command line: ``reweightkit calibrate`` (your own data) and ``reweightkit frontier`` (the main job)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,18 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ._version import __version__
+from .estimators import (
+    BalancedSampleCalibrator,
+    CalibrateThenReduceCalibrator,
+    Calibrator,
+    HardConcreteCalibrator,
+    SparseCalibrator,
+    SubsampleRakeCalibrator,
+)
 from .experiment.comparison import BUDGET_METHODS, run_comparison, run_replicates
 from .experiment.data import published_example, superpopulation
+from .experiment.io import read_targets, save_weights
 from .experiment.methods import METHODS
 from .experiment.plotting import plot_frontier, plot_runtime
 from .experiment.summary import runtime_table, summarize
@@ -23,8 +33,43 @@ from .problem.nnlasso import alpha_grid
 
 __all__ = ["main", "run_frontier", "RESULT_FILES"]
 
-RESULT_FILES = ("frontier.csv", "summary.csv", "runtime.csv", "frontier.png")
+RESULT_FILES = ("frontier.csv", "summary.csv", "runtime.csv", "frontier.png", "README.md")
 """What ``reweightkit frontier`` writes into ``--out``: a whole set, never a mix of two runs."""
+
+BENCHMARKS = {
+    "superpopulation": "samples from a synthetic population whose held-out targets (sex, employment, household "
+                       "size) the train targets predict: it can rank methods, with error bars over replicate "
+                       "samples and seeds",
+    "published": "the published 5,000-record example: its held-out sex counts are the sample's counts times "
+                 "independent noise, so it reproduces the published run but cannot rank methods (notebook 4)",
+}
+
+RESULTS_README = """# reweightkit frontier: what these files hold
+
+Benchmark: {benchmark}. {meaning}
+Command: {command}
+
+- `frontier.csv`: one row per fit. `method` (a name of `rk.METHODS`), `grid` (position in the
+  method's grid), `seed` (NaN for deterministic methods), then the method's grid parameter in the
+  column named after it, NaN for the other methods: `alpha` (L1 penalty / lambda_max), `lambda`
+  (absolute L1 penalty), `lambda_l0` (Hard Concrete penalty), `n_records` (record budget).
+  Scores: `n_active` (records with weight > 1e-9), `train_error` / `test_error` (mean absolute
+  relative error on the train / held-out targets), `*_max_error`, `*_median_error`,
+  `total_weight`, `kish_ess`, `design_effect` (n_active / kish_ess), `max_weight`, `g_min` /
+  `g_max` (w / w0 over active records, w0 the design weights scaled to the targets), `exact`
+  (every train target met to 1e-8), `seconds` (wall time of the fit; Hard Concrete fits train
+  together in one batch, so each row carries the batch time divided by the number of fits), and
+  `converged` (L1: the duality-gap certificate met its tolerance; Hard Concrete: the expected
+  number of open gates changed by at most 10 % over the last 20 % of the epochs; raking and
+  refits: every target met); `replicate` for superpopulation samples.
+- `summary.csv`: per (method, grid): `param` (the name of the method's grid column), the grid
+  parameters, the mean of every score, its standard error over seeds and replicates (`*_se`),
+  `n_fits`, and `converged` / `exact` (all fits).
+- `runtime.csv`: fits, total seconds and seconds per fit by method.
+- `frontier.png`: held-out error against active records with standard-error bars; dense raking as
+  a dotted line; the Pareto front in grey; fits keeping no record are counted in a note, not
+  plotted.
+"""
 
 
 def _staging_dir(out: Path) -> Path:
@@ -58,7 +103,7 @@ def _publish(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_frontier(out="results", benchmark="published", replicates=3, quick=False, seeds=5, epochs=2000,
+def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick=False, seeds=5, epochs=2000,
                  methods=None, verbose=True, budgets=None):
     """Run the comparison end to end and write frontier.png/.csv, summary.csv, runtime.csv into ``out``.
 
@@ -66,8 +111,8 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
     ----------
     out : str or Path, default "results"
         Output folder (created if missing).
-    benchmark : {"published", "superpopulation"}, default "published"
-        The data.
+    benchmark : {"superpopulation", "published"}, default "superpopulation"
+        The data (see :data:`BENCHMARKS`: only the superpopulation can rank methods).
     replicates : int, default 3
         Superpopulation samples.
     quick : bool, default False
@@ -103,11 +148,13 @@ def run_frontier(out="results", benchmark="published", replicates=3, quick=False
         results.to_csv(staging / "frontier.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         runtime.to_csv(staging / "runtime.csv", index=False)
-        fig = Figure(figsize=(13, 5), layout="tight")
-        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+        fig = Figure(figsize=(15, 5.5), layout="constrained")
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
         plot_frontier(summary, ax=ax1, title=f"Frontier ({benchmark} benchmark)")
         plot_runtime(runtime, ax=ax2)
         fig.savefig(staging / "frontier.png", dpi=120)
+        (staging / "README.md").write_text(RESULTS_README.format(
+            benchmark=benchmark, meaning=BENCHMARKS[benchmark].capitalize() + ".", command=" ".join(sys.argv)))
         _publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when published
@@ -128,8 +175,75 @@ def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budg
     return results, summarize(results), runtime_table(results)
 
 
+CALIBRATE_METHODS = {
+    "rake": "dense raking of every record (rk.Calibrator('raking'))",
+    "linear": "dense linear calibration, truncated with --bounds",
+    "logit": "dense logit calibration within --bounds (required)",
+    "l1": "L1 (SparseCalibrator): --alpha or --n-records",
+    "hardconcrete": "Hard Concrete gates: --lambda-l0 or --n-records",
+    "subsample": "random subsample of --n-records records, calibrated",
+    "cube": "balanced sample (cube method) of --n-records records, calibrated",
+    "calibrate-reduce": "dense raking, then --n-records records by PPS, calibrated",
+}
+
+
+def _estimator(args):
+    """The estimator the calibrate subcommand's arguments describe (ValueError for a missing setting)."""
+    m, k, refit, bounds, seed = args.method, args.n_records, args.refit, args.bounds, args.seed
+    refit = False if refit == "none" else refit
+    if m in ("rake", "linear", "logit"):
+        return Calibrator({"rake": "raking"}.get(m, m), bounds=bounds)
+    if m == "l1":
+        return SparseCalibrator(alpha=args.alpha, n_records=k, refit=refit or False, bounds=bounds)
+    if m == "hardconcrete":
+        return HardConcreteCalibrator(lambda_l0=args.lambda_l0, n_records=k, seed=seed, refit=refit or False,
+                                      bounds=bounds, epochs=args.epochs)
+    if k is None:
+        raise ValueError(f"--method {m} needs --n-records")
+    cls = {"subsample": SubsampleRakeCalibrator, "cube": BalancedSampleCalibrator,
+           "calibrate-reduce": CalibrateThenReduceCalibrator}[m]
+    return cls(k, seed=seed, refit=refit if refit is not None else "raking", bounds=bounds)
+
+
+def _calibrate(args, parser) -> int:
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    if out.suffix not in (".csv", ".parquet"):
+        parser.error(f"--out must end in .csv or .parquet, got {args.out!r}")
+    if out.exists() and out.is_dir():
+        parser.error(f"--out {args.out!r} is a folder; give a file name such as weights.csv")
+    try:
+        df = pd.read_csv(args.data)
+    except (OSError, ValueError) as e:
+        parser.error(f"cannot read DATA {args.data!r}: {e}")
+    try:
+        marginal, continuous = read_targets(args.targets, df)
+        est = _estimator(args).fit(df, marginal or None, continuous or None,
+                                   weight_col=None if args.weight_col == "none" else args.weight_col)
+    except (ValueError, TypeError, OSError) as e:
+        parser.error(str(e))
+    sidecar = save_weights(est, out, extra={"data": str(args.data), "targets": str(args.targets)})
+    with pd.option_context("display.width", 160, "display.max_rows", 500, "display.float_format", "{:.6g}".format):
+        print(est.target_table().to_string(index=False))
+    print(f"\n{est!r}: {est.n_active_:,} of {len(df):,} records active; Kish ESS {est.kish_ess_:,.1f}; design effect "
+          f"{est.design_effect_:.3g}; max weight {est.max_weight_:,.4g}; g = w / w0 in [{est.g_min_:.4g}, "
+          f"{est.g_max_:.4g}]; largest train-target error {est.max_train_error_:.3g}; exact calibration "
+          f"{'yes' if est.exact_ else 'no'}" + ("" if est.bounds_held_ is None else
+                                              f"; bounds held {'yes' if est.bounds_held_ else 'no'}"))
+    print(f"wrote {out} and {sidecar.name} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _bounds(text):
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--bounds must be LO,HI (two numbers), got {text!r}") from None
+    return lo, hi
+
+
 def main(argv=None) -> int:
-    """The console script: ``reweightkit frontier [options]``.
+    """The console script: ``reweightkit frontier [options]`` and ``reweightkit calibrate DATA ...``.
 
     Parameters
     ----------
@@ -139,13 +253,33 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        Exit status (0; argument errors exit with status 2).
+        Exit status (0; argument errors exit with status 2, with the subcommand's usage).
     """
-    parser = argparse.ArgumentParser(prog="reweightkit", description="Sparse calibration: L1 vs L0, measured.")
+    parser = argparse.ArgumentParser(prog="reweightkit", description="Sparse survey calibration, measured.")
+    parser.add_argument("--version", action="version", version=f"reweightkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("frontier", help="run every method's sweep and write the frontier")
+    c = sub.add_parser("calibrate", help="calibrate your own data (a CSV) to a targets file",
+                       description="Calibrate DATA.csv to the targets of a JSON or YAML file and write the weights "
+                                   "with a .json provenance file beside them.  Methods: " +
+                                   "; ".join(f"{k}: {v}" for k, v in CALIBRATE_METHODS.items()))
+    c.add_argument("data", help="the records, a CSV file with a header")
+    c.add_argument("--targets", required=True, help="JSON or YAML: {marginal: {column: {category: count}}, "
+                                                    "continuous: {column: total}}")
+    c.add_argument("--method", choices=list(CALIBRATE_METHODS), default="rake")
+    c.add_argument("--n-records", type=int, default=None, help="record budget (sparse methods)")
+    c.add_argument("--alpha", type=float, default=None, help="L1 penalty as a fraction of lambda_max")
+    c.add_argument("--lambda-l0", type=float, default=None, help="Hard Concrete penalty")
+    c.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
+    c.add_argument("--refit", choices=["none", "relaxed", "linear", "raking", "logit"], default=None,
+                   help="calibrate the selected records (default: raking for the samplers, none for l1/hardconcrete)")
+    c.add_argument("--bounds", type=_bounds, default=None, help="LO,HI bounds on g = w / w0")
+    c.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    c.add_argument("--weight-col", default="weight", help="design weight column, or 'none' for uniform")
+    c.add_argument("--out", required=True, help="the weights file: .csv or .parquet")
+    f = sub.add_parser("frontier", help="run every method's sweep on a benchmark and write the frontier")
     f.add_argument("--out", default="results", help="output folder (default ./results)")
-    f.add_argument("--benchmark", choices=["published", "superpopulation"], default="published")
+    f.add_argument("--benchmark", choices=list(BENCHMARKS), default="superpopulation",
+                   help="superpopulation (default: can rank methods) or published (the reproduction)")
     f.add_argument("--replicates", type=int, default=3, help="superpopulation samples (default 3)")
     f.add_argument("--seeds", type=int, default=5, help="seeds per penalty for seeded methods (default 5)")
     f.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
@@ -157,7 +291,14 @@ def main(argv=None) -> int:
     f.add_argument("--quick", action="store_true", help="a small version (for CI)")
     f.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
+    if args.command == "calibrate":
+        return _calibrate(args, c)
+    return _frontier(args, f)
+
+
+def _frontier(args, parser) -> int:
     t0 = time.perf_counter()
+    print(f"benchmark: {args.benchmark}: {BENCHMARKS[args.benchmark]}", flush=True)
     methods = None if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
         budgets = None if args.budgets is None else [int(k) for k in args.budgets.split(",") if k.strip()]
@@ -175,7 +316,7 @@ def main(argv=None) -> int:
                        "seconds", "converged"]].to_string(index=False, na_rep=""))
         print()
         print(runtime.to_string(index=False))
-    print(f"\nwrote frontier.png, frontier.csv, summary.csv, runtime.csv to {Path(args.out).resolve()}")
+    print(f"\nwrote {', '.join(RESULT_FILES)} to {Path(args.out).resolve()} (README.md says what each column holds)")
     print(f"wall time: {time.perf_counter() - t0:.1f} s")
     return 0
 

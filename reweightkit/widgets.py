@@ -17,6 +17,7 @@ so that a browser test can read it.
 from __future__ import annotations
 
 import copy
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,21 @@ __all__ = [
 ]
 
 _PCT = FuncFormatter(lambda v, _: f"{v:.0%}")
+
+
+class _PngFigure(Figure):
+    """A matplotlib Figure that displays itself as a PNG in Jupyter, whatever the backend's state.
+
+    The ``render_*`` functions build figures without pyplot (no global state), and
+    IPython shows a bare ``Figure`` as ``<Figure size ...>`` text until pyplot's
+    inline backend has been set up; ``_repr_png_`` makes the static copies in the
+    notebooks real images.
+    """
+
+    def _repr_png_(self):
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
 
 
 @dataclass
@@ -217,7 +233,7 @@ def render_path_state(path: PenaltyPath, index: int):
             f"active records <span class=\"rk-active\">{int(r.n_active)}</span> of {w.size}; "
             f"train error {r.train_error:.2%}; held-out error {r.test_error:.2%}; "
             f"total weight {r.total_weight:,.0f}{spread}")
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = _PngFigure(figsize=(10, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     act = w > ACTIVE_TOL
     if act.any():
@@ -326,7 +342,7 @@ def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01,
     html = (f"<b>{target} &times; {factor:.2f}</b>: active records <span class=\"rk-active\">{fit['n_active']}</span>"
             f" of {len(df)}; mean |relative error| {t.relative_error.abs().mean():.2%}; "
             f"largest {t.relative_error.abs().max():.2%} ({t.target[t.relative_error.abs().idxmax()]})")
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = _PngFigure(figsize=(10, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     colors = ["#d62728" if name == target else "#7f7f7f" for name in t.target]
     ax1.barh(t.target, t.relative_error, color=colors)
@@ -367,7 +383,7 @@ def render_gate(log_alpha=0.0, beta=BETA, gamma=GAMMA, zeta=ZETA):
     html = (f"log &alpha; = {log_alpha:.2f}, &beta; = {beta:.2f}, &gamma; = {gamma:.2f}, &zeta; = {zeta:.2f}: "
             f"P(z = 0) = <span class=\"rk-p0\">{p0:.3f}</span>, P(z = 1) = {p1:.3f}, "
             f"expected-L0 penalty P(z &ne; 0) = {pen:.3f}")
-    fig = Figure(figsize=(7, 3.4), layout="constrained")
+    fig = _PngFigure(figsize=(7, 3.4), layout="constrained")
     ax = fig.subplots()
     ax.plot(x, gate_density(x, log_alpha, beta, gamma, zeta), label="density on (0, 1)")
     ax.bar([0, 1], [p0, p1], width=0.03, color="#d62728", alpha=0.7, label="P(z = 0), P(z = 1) (atoms)")
@@ -404,7 +420,7 @@ def render_budget(summary: pd.DataFrame, k: int):
     html = (f"<b>{k} records</b>: best held-out error <span class=\"rk-best\">{method_label(best.method)}</span> "
             f"{best.test_error:.2%} &plusmn; {best.test_error_se:.2%}; "
             + "; ".join(f"{method_label(r.method)} {r.test_error:.2%}" for r in rows.iloc[1:].itertuples()))
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = _PngFigure(figsize=(10, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     labels = [method_label(m) for m in rows["method"]]
     colors = [METHODS[m].style[1] if m in METHODS else "#888888" for m in rows["method"]]

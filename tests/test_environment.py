@@ -105,3 +105,19 @@ def test_jupytext_pair_in_sync_and_clean(src):
     assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
     sources = "\n".join(c.source for c in code)
     assert "import reweightkit as rk" in sources and "pip install" not in sources and "!pip" not in sources
+
+
+@pytest.mark.parametrize("src", _pairs(), ids=lambda p: p.stem)
+def test_every_promised_figure_is_an_image(src):
+    """No cell shows a figure as '<Figure ...>' text, and every static copy of a widget is a PNG."""
+    jupytext = pytest.importorskip("jupytext")
+    nb = jupytext.read(src.with_suffix(".ipynb"))
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        for o in cell.outputs:
+            text = o.get("data", {}).get("text/plain", "") if "image/png" not in o.get("data", {}) else ""
+            assert not str(text).startswith("<Figure"), f"{src.stem}: a figure printed as text in\n{cell.source}"
+        if "rk.widgets.render_" in cell.source:
+            assert images, f"{src.stem}: the static copy has no image in\n{cell.source}"

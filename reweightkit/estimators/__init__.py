@@ -4,7 +4,9 @@ from .base import REFIT_OPTIONS, BaseCalibrator
 from .calibration import Calibrator, calibrate
 from .hardconcrete import HardConcreteCalibrator
 from .raking import RakeCalibrator, SubsampleRakeCalibrator
+from .sampling import BalancedSampleCalibrator, CalibrateThenReduceCalibrator
 from .sparse import SparseCalibrator
 
-__all__ = ["REFIT_OPTIONS", "BaseCalibrator", "Calibrator", "HardConcreteCalibrator", "RakeCalibrator",
-           "SparseCalibrator", "SubsampleRakeCalibrator", "calibrate"]
+__all__ = ["BalancedSampleCalibrator", "BaseCalibrator", "CalibrateThenReduceCalibrator", "Calibrator",
+           "HardConcreteCalibrator", "REFIT_OPTIONS", "RakeCalibrator", "SparseCalibrator",
+           "SubsampleRakeCalibrator", "calibrate"]

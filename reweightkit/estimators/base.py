@@ -15,6 +15,7 @@ import inspect
 import warnings
 
 import numpy as np
+import pandas as pd
 import scipy.optimize
 
 from .._validation import Bounds, Options, validate_params
@@ -151,6 +152,9 @@ class BaseCalibrator:
         self._fit_problem(problem, previous)
         self.n_active_ = n_active(self.weights_)
         self.target_names_ = list(problem.system.names)
+        self.index_ = problem.labels
+        self.base_ = problem.w0
+        self.target_values_ = np.asarray(problem.system.b, dtype=float)
         self.train_errors_ = relative_errors(problem.system, self.weights_)
         self.max_train_error_ = float(np.max(np.abs(self.train_errors_)))
         self._concentration(problem)
@@ -166,6 +170,55 @@ class BaseCalibrator:
 
     def _fit_problem(self, problem, previous_weights):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
+
+    def weights_series(self, name="weight"):
+        """The fitted weights as a Series on the data's index.
+
+        Parameters
+        ----------
+        name : str, default "weight"
+            The Series' name.
+
+        Returns
+        -------
+        pandas.Series
+        """
+        if not hasattr(self, "weights_"):
+            raise AttributeError(f"{type(self).__name__} is not fitted: call fit first")
+        return pd.Series(self.weights_, index=self.index_, name=name)
+
+    def with_weights(self, df, column="calibrated_weight"):
+        """A copy of ``df`` with the fitted weights in ``column`` (aligned on the index).
+
+        Parameters
+        ----------
+        df : DataFrame
+            The data the estimator was fitted on (same index); never modified.
+        column : str, default "calibrated_weight"
+            The new column.
+
+        Returns
+        -------
+        DataFrame
+        """
+        s = self.weights_series(column)
+        if not (len(df) == len(s) and df.index.equals(s.index)):
+            raise ValueError("df must have the index of the data the estimator was fitted on")
+        return df.assign(**{column: s.to_numpy()})
+
+    def target_table(self):
+        """Per-target errors of the fitted weights on the train targets.
+
+        Returns
+        -------
+        DataFrame
+            ``target``, ``value``, ``estimate``, ``relative_error``.
+        """
+        if not hasattr(self, "weights_"):
+            raise AttributeError(f"{type(self).__name__} is not fitted: call fit first")
+        est = self.target_values_ * (1 + self.train_errors_)
+        return pd.DataFrame({"target": self.target_names_, "value": self.target_values_, "estimate": est,
+                             "relative_error": self.train_errors_})
 
     def _concentration(self, problem) -> None:
         """How concentrated the weights are, and whether exact calibration and the bounds held."""

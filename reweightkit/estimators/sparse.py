@@ -115,6 +115,12 @@ class SparseCalibrator(BaseCalibrator):
 
     Notes
     -----
+    On complete categorical margins plain L1 does not select records: since ``w >= 0``
+    its penalty charges for total weight, so it shrinks every count target (by about
+    ``alpha b_i / b_min``) while keeping nearly every record.  For a file of about ``k``
+    records use ``n_records=k`` with ``refit="raking"``, and compare with the other
+    selectors at matched budgets (``rk.run_comparison(..., budgets=[k])``).
+
     The solution of this problem is often **not unique**: when the targets
     pin the total (a complete categorical margin does), the objective
     depends on ``w`` only through the fitted targets and ``sum(w)``, so every

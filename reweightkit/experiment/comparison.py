@@ -14,7 +14,8 @@ __all__ = ["DEFAULT_METHODS", "BUDGET_METHODS", "run_comparison", "run_replicate
 
 DEFAULT_METHODS = tuple(name for name, m in METHODS.items() if not m.budgeted)
 """Every method swept over its own grid."""
-BUDGET_METHODS = ("hardconcrete-k", "hardconcrete-k-refit", "l1-k-refit", "subsample", "dense")
+BUDGET_METHODS = ("hardconcrete-k", "hardconcrete-k-refit", "l1-k-refit", "cube-k", "calibrate-reduce-k", "subsample",
+                  "dense")
 """The methods compared at matched record budgets (``budgets=``)."""
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .sweeps import dense_reference, sweep_budget_hard_concrete, sweep_budget_l1, sweep_hard_concrete, sweep_l1, sweep_subsample
+from .sweeps import (
+    dense_reference,
+    sweep_budget_hard_concrete,
+    sweep_budget_l1,
+    sweep_budget_sampler,
+    sweep_hard_concrete,
+    sweep_l1,
+    sweep_subsample,
+)
 
 __all__ = ["Method", "METHODS", "method_label"]
 
@@ -74,6 +82,12 @@ METHODS = {m.name: m for m in [
            lambda task, o: _hc_budgets(task, o, "hardconcrete-k-refit"), budgeted=True),
     Method("l1-k-refit", "L1 at k records + refit", "n_records", ("s-", "#006d2c"),
            lambda task, o: sweep_budget_l1(task, budgets=o["budgets"], refit=o["refit"]), budgeted=True),
+    Method("cube-k", "Balanced sample (cube) + refit", "n_records", ("P-", "#9467bd"),
+           lambda task, o: sweep_budget_sampler(task, method="cube-k", budgets=o["budgets"], seeds=o["seeds"],
+                                                refit=o["refit"], verbose=o["verbose"]), budgeted=True),
+    Method("calibrate-reduce-k", "Calibrate, then PPS reduce + refit", "n_records", ("X-", "#8c564b"),
+           lambda task, o: sweep_budget_sampler(task, method="calibrate-reduce-k", budgets=o["budgets"],
+                                                seeds=o["seeds"], refit=o["refit"], verbose=o["verbose"]), budgeted=True),
 ]}
 """Every method a comparison can run, by name, in the order they run."""
 

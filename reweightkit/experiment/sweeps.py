@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .._validation import Interval, check_seed, validate_params
 from ..estimators.raking import RakeCalibrator, SubsampleRakeCalibrator
+from ..estimators.sampling import BalancedSampleCalibrator, CalibrateThenReduceCalibrator
 from ..exceptions import RakeWarning
 from ..problem.nnlasso import lambda_max
 from ..problem.scoring import ACTIVE_TOL, Scorer
@@ -46,6 +47,7 @@ __all__ = [
     "dense_reference",
     "sweep_budget_hard_concrete",
     "sweep_budget_l1",
+    "sweep_budget_sampler",
 ]
 
 PUBLISHED_L1_LAMBDAS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
@@ -460,3 +462,46 @@ def sweep_budget_l1(task, *, budgets, refit="raking", tol=1e-8):
         warnings.warn("L1 reached no count near these budgets (left out): " + "; ".join(missed), UserWarning,
                       stacklevel=2)
     return pd.DataFrame(rows, columns=None if rows else COLUMNS)
+
+
+_SAMPLERS = {"cube-k": BalancedSampleCalibrator, "calibrate-reduce-k": CalibrateThenReduceCalibrator}
+
+
+def sweep_budget_sampler(task, *, method, budgets, seeds=range(5), refit="raking", verbose=False):
+    """A classical sampler at matched record budgets: balanced sampling or calibrate-then-reduce, per (budget, seed).
+
+    Parameters
+    ----------
+    task : CalibrationTask
+        Train problem and held-out targets.
+    method : {"cube-k", "calibrate-reduce-k"}
+        :class:`reweightkit.BalancedSampleCalibrator` or
+        :class:`reweightkit.CalibrateThenReduceCalibrator`.
+    budgets : array-like of int
+        Records to keep.
+    seeds : iterable of int, default range(5)
+        Seeds.
+    refit : {"raking", "linear", "logit", "relaxed"} or False, default "raking"
+        How the kept records are calibrated (bounded least squares where exact
+        calibration is impossible, ``exact`` False).
+    verbose : bool, default False
+        Progress bar.
+
+    Returns
+    -------
+    DataFrame
+        One row per (budget, seed) with ``n_records`` filled.
+    """
+    task = _check_task(task)
+    if method not in _SAMPLERS:
+        raise ValueError(f"method must be one of {sorted(_SAMPLERS)}, got {method!r}")
+    ks, seeds = _budgets(budgets, task.problem.n_records), check_seeds(seeds)
+    rows = []
+    for g, k, s in tqdm([(g, k, s) for g, k in enumerate(ks) for s in seeds], desc=method, disable=not verbose):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RakeWarning)
+            cal = _SAMPLERS[method](k, seed=s, refit=refit).fit(task.problem)
+        rows.append(_row(task, cal.weights_, method, g, seed=s, seconds=time.perf_counter() - t0,
+                         converged=cal.exact_, n_records=k))
+    return pd.DataFrame(rows)

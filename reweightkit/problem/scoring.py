@@ -295,7 +295,8 @@ def weight_summary(weights, tol: float = ACTIVE_TOL) -> dict:
     -------
     dict
         ``n_active``, ``total``, ``min``/``median``/``max`` over active records,
-        ``kish_ess``, and ``top1pct_share``, the share of the total held by the
+        ``kish_ess``, ``design_effect`` (Kish: ``n_active / kish_ess``), and
+        ``top1pct_share``, the share of the total held by the
         largest 1 % of records (at least one record).
     """
     w = _nonnegative(weights)
@@ -310,6 +311,7 @@ def weight_summary(weights, tol: float = ACTIVE_TOL) -> dict:
         "median": float(np.median(active)) if active.size else 0.0,
         "max": float(active.max()) if active.size else 0.0,
         "kish_ess": kish_ess(w),
+        "design_effect": int(active.size) / kish_ess(w) if kish_ess(w) > 0 else float("nan"),
         "top1pct_share": float(top / total) if total > 0 else float("nan"),
     }
 

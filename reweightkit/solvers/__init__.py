@@ -6,12 +6,14 @@ Each solver takes the prepared arrays of :mod:`reweightkit.problem` (``At_rec``,
 """
 
 from .calibration import CalibrationResult, calibrate_support, calibrate_weights, rake, shortfall_lp
+from .cube import cube_sample, flight_phase, inclusion_probabilities, integerize, landing_phase, systematic_sample
 from .fista import fista
 from .hardconcrete import require_torch, train_hard_concrete, train_with_l0_python
 from .ipm import Gram, ipm
 from .optimal_set import held_out_ranges, optimal_set_ranges, vertex_solution
 from .path import nn_lasso_path, relaxed_refit
 
-__all__ = ["CalibrationResult", "Gram", "calibrate_support", "calibrate_weights", "fista", "held_out_ranges", "ipm",
+__all__ = ["CalibrationResult", "Gram", "calibrate_support", "calibrate_weights", "cube_sample", "fista",
+           "flight_phase", "held_out_ranges", "inclusion_probabilities", "integerize", "ipm", "landing_phase",
            "nn_lasso_path", "optimal_set_ranges", "rake", "relaxed_refit", "require_torch", "shortfall_lp",
-           "train_hard_concrete", "train_with_l0_python", "vertex_solution"]
+           "systematic_sample", "train_hard_concrete", "train_with_l0_python", "vertex_solution"]

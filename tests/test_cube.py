@@ -1,0 +1,124 @@
+"""Issue #15: balanced sampling by the cube method, integer weights, and the classical k-record selectors."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import reweightkit as rk
+from reweightkit.solvers.cube import flight_phase, landing_phase
+
+
+def population(n=200, q=5, k=40, seed=0, equal=False):
+    rng = np.random.default_rng(seed)
+    size = np.ones(n) if equal else rng.uniform(1, 4, n)
+    pi = rk.inclusion_probabilities(size, k)
+    X = np.column_stack([pi, rng.lognormal(0, 0.7, (n, q - 1))])  # pi itself first: a fixed sample size
+    return X, pi
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("q", [2, 6, 15])
+def test_flight_keeps_every_balancing_total_and_leaves_at_most_q_noninteger(seed, q):
+    X, pi = population(q=q, seed=seed)
+    f = flight_phase(X, pi, seed=seed)
+    totals = X.sum(axis=0)
+    np.testing.assert_allclose((X / pi[:, None]).T @ f, totals, rtol=1e-9)
+    assert np.sum((f > 0) & (f < 1)) <= q and np.all((f >= 0) & (f <= 1))
+
+
+def test_inclusion_frequencies_match_pi_over_2000_draws():
+    X, pi = population(n=30, q=3, k=8, seed=1)
+    draws = np.array([rk.cube_sample(X, pi, seed=s) for s in range(2000)])
+    freq = draws.mean(axis=0)
+    se = np.sqrt(pi * (1 - pi) / 2000)
+    assert np.all(np.abs(freq - pi) <= 4 * se + 1e-12), np.max(np.abs(freq - pi) / (se + 1e-12))
+    assert np.all(draws.sum(axis=1) == 8)  # sum(pi) = 8 and pi is a balancing variable: exactly 8 every time
+
+
+def test_balancing_error_is_within_the_landing_bound_and_below_simple_random_sampling():
+    X, pi = population(n=300, q=4, k=30, seed=2, equal=True)
+    A = X / pi[:, None]
+    totals = X.sum(axis=0)
+    cube_err, srs_err = [], []
+    rng = np.random.default_rng(0)
+    for s in range(200):
+        f = flight_phase(X, pi, seed=s)
+        rest = (f > 0) & (f < 1)
+        sample = landing_phase(X, f, pi, seed=s)
+        err = np.abs(A[sample].sum(axis=0) - totals)
+        # only the units still open after the flight can move a total, each by at most |x_k / pi_k|
+        assert np.all(err <= np.abs(A[rest]).sum(axis=0) + 1e-9 * np.abs(totals))
+        cube_err.append(np.mean(err[1:] / totals[1:]))
+        srs = rng.choice(300, 30, replace=False)
+        srs_err.append(np.mean(np.abs(A[srs].sum(axis=0) - totals)[1:] / totals[1:]))
+    assert np.mean(cube_err) < 0.5 * np.mean(srs_err)
+
+
+def test_cube_sample_is_reproducible():
+    X, pi = population(seed=3)
+    assert np.array_equal(rk.cube_sample(X, pi, seed=7), rk.cube_sample(X, pi, seed=7))
+    assert not np.array_equal(rk.cube_sample(X, pi, seed=7), rk.cube_sample(X, pi, seed=8))
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda X, pi: rk.cube_sample(X, pi + 1), r"pi must be finite inclusion probabilities in \[0, 1\]"),
+    (lambda X, pi: rk.cube_sample(X, np.r_[np.nan, pi[1:]]), "pi must be finite"),
+    (lambda X, pi: rk.cube_sample(np.r_[X[:1] * np.nan, X[1:]], pi), "X has 5 NaN"),
+    (lambda X, pi: rk.cube_sample(X[:-1], pi), "X must have one row per unit"),
+    (lambda X, pi: rk.cube_sample(np.ones((5, 5)), np.full(5, 0.5)), "fewer balancing variables"),
+    (lambda X, pi: rk.inclusion_probabilities(np.ones(10), 11), "k must be between 1"),
+])
+def test_bad_cube_input(call, pattern):
+    X, pi = population()
+    with pytest.raises(ValueError, match=pattern):
+        call(X, pi)
+
+
+@pytest.mark.parametrize("method", ["trs", "pps"])
+def test_integerize_keeps_the_total_and_is_seeded(method):
+    w = np.random.default_rng(0).lognormal(1, 1, 500)
+    a, b = rk.integerize(w, method, seed=3), rk.integerize(w, method, seed=3)
+    assert a.dtype == np.int64 and np.array_equal(a, b) and a.sum() == round(w.sum()) and np.all(a >= 0)
+    if method == "trs":
+        assert np.all((a == np.floor(w)) | (a == np.floor(w) + 1))
+    with pytest.raises(ValueError, match="non-negative"):
+        rk.integerize(-w, method)
+
+
+def test_integerize_is_unbiased_over_seeds():
+    w = np.array([0.3, 1.5, 2.25, 0.95, 4.0])
+    mean = np.mean([rk.integerize(w, "trs", seed=s) for s in range(4000)], axis=0)
+    np.testing.assert_allclose(mean, w, atol=0.05)
+
+
+@pytest.mark.parametrize("make", [lambda k: rk.BalancedSampleCalibrator(k, seed=1),
+                                  lambda k: rk.CalibrateThenReduceCalibrator(k, seed=1)],
+                         ids=["cube", "calibrate-reduce"])
+def test_classical_selectors_keep_exactly_k_records_and_calibrate_them(make):
+    df, tm, tc, hm = rk.superpopulation(seed=0)
+    for k in (40, 400):
+        a, b = make(k).fit(df, tm, tc), make(k).fit(df, tm, tc)
+        assert a.n_active_ == k and a.exact_ and np.array_equal(a.weights_, b.weights_)
+    with pytest.raises(ValueError, match="n_records must be at most"):
+        make(10**6).fit(df, tm, tc)
+
+
+def test_balanced_sample_balances_the_train_targets_before_any_refit():
+    df, tm, tc, _ = rk.superpopulation(seed=0)
+    errors = {}
+    for name, make in [("cube", lambda s: rk.BalancedSampleCalibrator(300, seed=s, refit=False)),
+                       ("subsample", lambda s: rk.SubsampleRakeCalibrator(300, seed=s, refit=False))]:
+        errors[name] = np.mean([make(s).fit(df, tm, tc).max_train_error_ for s in range(10)])
+    assert errors["cube"] < 0.5 * errors["subsample"]
+
+
+def test_matched_budgets_include_the_classical_selectors():
+    df, tm, tc, hm = rk.superpopulation(seed=0, n_sample=1500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rk.run_comparison(df, tm, tc, hm, budgets=[60], seeds=[0, 1], epochs=100,
+                                methods=["cube-k", "calibrate-reduce-k", "subsample", "dense"])
+    for m in ("cube-k", "calibrate-reduce-k", "subsample"):
+        rows = res[res["method"] == m]
+        assert len(rows) == 2 and (rows["n_active"] == 60).all() and rows["exact"].all()
