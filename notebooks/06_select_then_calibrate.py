@@ -141,8 +141,9 @@ winners = budgeted.idxmin(axis=1)
 print(winners.to_string())
 refit_gain = (held_out["hardconcrete-k"] - held_out["hardconcrete-k-refit"])
 print("\nraw minus refit Hard Concrete held-out error:\n" + refit_gain.to_string(float_format=lambda v: f"{v:+.2%}"))
-assert (winners == "subsample").all()
-classical, hc_best = held_out[["cube-k", "calibrate-reduce-k"]], held_out[["hardconcrete-k", "hardconcrete-k-refit"]]
+classical = held_out[["cube-k", "calibrate-reduce-k", "subsample"]]
+hc_best = held_out[["hardconcrete-k", "hardconcrete-k-refit"]]
+assert winners.isin(classical.columns).all() and winners.nunique() >= 2
 assert (classical.loc[100:].max(axis=1) < hc_best.loc[100:].min(axis=1)).all()
 assert results.loc[results.method == "hardconcrete-k-refit", "exact"].all()
 assert not results.loc[results.method == "hardconcrete-k", "exact"].any()
@@ -151,13 +152,14 @@ assert refit_gain.abs().max() < 0.06
 # %% [markdown]
 # On this benchmark the refit makes every Hard Concrete fit exact on the train targets, but it
 # barely moves the held-out error (by less than 6 points at every budget, in either direction):
-# the held-out error is set by *which* records were kept.  At every budget the stratified random
-# subsample, raked, has the lowest mean held-out error of the sparse methods (over these two
-# seeds), and from 100 records up both classical selectors, the balanced sample and
-# calibrate-then-reduce, beat Hard Concrete with or without its refit.  Hard Concrete
+# the held-out error is set by *which* records were kept.  At every budget the lowest mean
+# held-out error (over these two seeds) belongs to one of the classical selectors, and which one
+# changes with the budget (the printed winners); from 100 records up all three (the stratified
+# subsample, the balanced sample, calibrate-then-reduce) beat Hard Concrete with or without its
+# refit.  The classical samplers start their calibration from their Horvitz-Thompson weights
+# $w_0 / \pi$: starting from $w_0$ would count the design weight twice.  Hard Concrete
 # keeps the records that fit the train targets best, and on a sample that over-represents the
-# employed those are not a representative set; the random subsample is representative by
-# construction.  The field's result (refit L0 best) comes from a problem with 32,633 targets in
+# employed those are not a representative set; the samplers are representative by construction.  The field's result (refit L0 best) comes from a problem with 32,633 targets in
 # many families, where selecting for the targets is selecting for the population; a kit user
 # should measure it on their own problem, as here, before choosing.
 #

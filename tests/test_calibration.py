@@ -269,3 +269,23 @@ def test_matched_budgets_compare_the_methods_at_the_same_record_counts():
     assert set(s.loc[s["method"] != "dense", "param"]) == {"n_records"}
     with pytest.raises(ValueError, match="give budgets"):
         rk.run_comparison(df, tm, tc, hm, methods=["hardconcrete-k"])
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.02])
+def test_l1_penalty_on_g_solves_the_design_aware_objective(alpha):
+    df, m, c = rk.superpopulation(seed=0, n_sample=600)[:3]
+    p = rk.prepare(df, m, c)
+    cal = rk.SparseCalibrator(alpha=alpha, penalty_on="g", tol=1e-10).fit(p)
+    assert cal.converged_
+
+    def f(w):  # the objective in the weights themselves: 1/2 ||A~ w - b~||^2 + lam sum w / w0
+        r = p.At_rec.T @ w - p.b_t
+        return 0.5 * r @ r + cal.lambda_ * np.sum(w / p.w0), p.At_rec @ r + cal.lambda_ / p.w0
+
+    ref = scipy.optimize.minimize(f, p.w0, jac=True, method="L-BFGS-B", bounds=[(0, None)] * p.n_records,
+                                  options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 50000})
+    ours = f(cal.weights_)[0]
+    assert ours <= ref.fun * (1 + 1e-7) and ours == pytest.approx(ref.fun, rel=1e-5)
+    assert ours == pytest.approx(cal.objective_, rel=1e-9)
+    plain = rk.SparseCalibrator(alpha=alpha).fit(p)
+    assert not np.allclose(plain.weights_, cal.weights_)

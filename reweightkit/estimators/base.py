@@ -235,10 +235,12 @@ class BaseCalibrator:
         self.bounds_held_ = None if bounds is None or not g.size else bool(
             g.min() >= bounds[0] * (1 - 1e-9) and g.max() <= bounds[1] * (1 + 1e-9))
 
-    def _refit(self, problem, w):
+    def _refit(self, problem, w, base=None):
         """Select, then calibrate: refit the support of ``w`` as ``refit`` says (see :data:`REFIT_OPTIONS`).
 
-        Returns the refit weights and what the refit solver returned (None without a refit).
+        ``base``: the weights a distance refit is relative to (default ``problem.w0``; a
+        sampler passes its Horvitz-Thompson weights).  Returns the refit weights and what
+        the refit solver returned (None without a refit).
         """
         refit, bounds = self.refit, getattr(self, "bounds", None)
         support = w > ACTIVE_TOL
@@ -253,5 +255,5 @@ class BaseCalibrator:
             out = np.zeros_like(w)
             out[S] = np.clip(fit.x, bounds[0] * problem.w0[S], bounds[1] * problem.w0[S])
             return out, fit
-        result = calibrate_support(problem, support, refit, bounds, self.on_infeasible)
+        result = calibrate_support(problem, support, refit, bounds, self.on_infeasible, base=base)
         return result.weights, result

@@ -37,10 +37,11 @@ class BalancedSampleCalibrator(BaseCalibrator):
     seed : int or None, default None
         Seed of the sampling.
     refit : bool or {"relaxed", "linear", "raking", "logit"}, default "raking"
-        How the sample is calibrated (``False``: its Horvitz-Thompson weights
-        ``w0 / pi``, unchanged).
+        How the sample is calibrated, starting from its Horvitz-Thompson weights
+        ``w0 / pi`` (``False``: those weights, unchanged).
     bounds : tuple (lo, hi), optional
-        Bounds on ``g = w / w0`` of the refit.
+        Bounds of the refit, relative to the Horvitz-Thompson weights (``"relaxed"``:
+        relative to ``w0``).
     on_infeasible : {"raise", "least_squares"}, default "least_squares"
         When the sample cannot meet the targets within the bounds.
 
@@ -77,7 +78,7 @@ class BalancedSampleCalibrator(BaseCalibrator):
         self.sample_ = cube_sample(X, pi, self.seed)
         self.pi_ = pi
         self.ht_weights_ = np.where(self.sample_, problem.w0 / np.where(pi > 0, pi, 1.0), 0.0)
-        self.weights_, _ = self._refit(problem, self.ht_weights_)
+        self.weights_, _ = self._refit(problem, self.ht_weights_, base=self.ht_weights_)
 
 
 class CalibrateThenReduceCalibrator(BaseCalibrator):
@@ -99,9 +100,11 @@ class CalibrateThenReduceCalibrator(BaseCalibrator):
     calibration : {"linear", "raking", "logit"}, default "raking"
         Distance of the dense calibration (``"logit"`` needs ``bounds``).
     refit : bool or {"relaxed", "linear", "raking", "logit"}, default "raking"
-        How the kept records are recalibrated (``False``: their Horvitz-Thompson weights).
+        How the kept records are recalibrated, starting from their Horvitz-Thompson
+        weights ``w / pi`` (``False``: those weights).
     bounds : tuple (lo, hi), optional
-        Bounds on ``g = w / w0`` of the dense calibration and of the refit.
+        Bounds of the dense calibration (on ``w / w0``) and of the refit (relative to
+        the Horvitz-Thompson weights).
     on_infeasible : {"raise", "least_squares"}, default "least_squares"
         When the kept records cannot meet the targets within the bounds.
 
@@ -139,4 +142,4 @@ class CalibrateThenReduceCalibrator(BaseCalibrator):
         pi = inclusion_probabilities(self.dense_weights_, k)
         self.sample_ = systematic_sample(pi, self.seed)
         ht = np.where(self.sample_, self.dense_weights_ / np.where(pi > 0, pi, 1.0), 0.0)
-        self.weights_, _ = self._refit(problem, ht)
+        self.weights_, _ = self._refit(problem, ht, base=ht)

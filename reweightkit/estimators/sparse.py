@@ -56,6 +56,13 @@ class SparseCalibrator(BaseCalibrator):
         it without the penalty, removing the shrinkage of the total that plain L1
         causes.  A distance: calibrate the support exactly
         (:func:`reweightkit.calibrate`), or fail naming the targets it cannot meet.
+    penalty_on : {"w", "g"}, default "w"
+        ``"w"`` solves the formula above (``lambda sum_j w_j``: every unit of weight
+        costs the same).  ``"g"`` is the design-aware form, ``lambda sum_j w_j / w0_j``
+        (a penalty on ``g = w / w0``, so a record is charged relative to its design
+        weight): the same problem in ``v = g`` with the columns of ``A~`` scaled by
+        ``w0`` (``lambda_``, ``lambda_max_``, the certificate and ``objective_`` are those
+        of that problem).  Records with ``w0 = 0`` then keep weight 0.
     bounds : tuple (lo, hi), optional
         Bounds on ``g = w / w0`` (``w0``: the design weights scaled to the targets,
         :attr:`CalibrationProblem.w0`).  The L1 problem takes the cap: it is solved on
@@ -128,12 +135,13 @@ class SparseCalibrator(BaseCalibrator):
     them; the number of records it uses is a property of the solver.
     """
 
-    def __init__(self, sparsity_weight=None, *, alpha=None, n_records=None, refit=False, bounds=None,
+    def __init__(self, sparsity_weight=None, *, alpha=None, n_records=None, refit=False, penalty_on="w", bounds=None,
                  on_infeasible="raise", tol=1e-8, max_iter=20000, warm_start=False, solution="solver", solver="fista"):
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
         self.n_records = n_records
         self.refit = refit
+        self.penalty_on = penalty_on
         self.bounds = bounds
         self.on_infeasible = on_infeasible
         self.tol = tol
@@ -146,6 +154,7 @@ class SparseCalibrator(BaseCalibrator):
         "sparsity_weight": [None, Interval(Real, 0, None, closed="left")],
         "alpha": [None, Interval(Real, 0, 1, closed="right")],
         "n_records": [None, Interval(Integral, 1, None)],
+        "penalty_on": [Options({"w", "g"})],
         **REFIT_CONSTRAINTS,
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None)],
@@ -183,7 +192,13 @@ class SparseCalibrator(BaseCalibrator):
             if self.solver != "fista":
                 raise ValueError("bounds need solver='fista' (the interior point has no box constraint)")
             upper = self.bounds[1] * problem.w0
-        At, bt = problem.At_rec, problem.b_t
+        # penalty on g = w / w0: solve for v = g with the columns of A~ scaled by w0, then w = w0 v
+        unit = problem.w0 if self.penalty_on == "g" else np.ones(problem.n_records)
+        At = problem.At_rec.multiply(unit[:, None]).tocsr() if self.penalty_on == "g" else problem.At_rec
+        bt = problem.b_t
+        start = (problem.w0 > 0).astype(float) if self.penalty_on == "g" else problem.w0
+        if upper is not None and self.penalty_on == "g":
+            upper = np.full(problem.n_records, float(self.bounds[1]))
         lam_max = lambda_max(At, bt)
         lam = self._penalty(lam_max)
         if self.n_records is not None:
@@ -192,7 +207,7 @@ class SparseCalibrator(BaseCalibrator):
                                  f"got {self.n_records}")
             if self.solution == "vertex":
                 raise ValueError("n_records counts the solver's point; a vertex solution keeps at most m + 1 records")
-            lam = l1_for_budget(At, bt, problem.w0, int(self.n_records), self.tol, self.max_iter, upper).lam
+            lam = l1_for_budget(At, bt, start, int(self.n_records), self.tol, self.max_iter, upper).lam
         if lam >= lam_max:
             warnings.warn(
                 f"lambda={lam:.6g} >= lambda_max={lam_max:.6g}: every weight is zero. "
@@ -200,9 +215,9 @@ class SparseCalibrator(BaseCalibrator):
                 LambdaMaxWarning,
                 stacklevel=3,
             )
-        w_init = problem.w0
+        w_init = start
         if self.warm_start and previous_weights is not None and previous_weights.shape == problem.w0.shape:
-            w_init = previous_weights
+            w_init = np.divide(previous_weights, unit, out=np.zeros_like(unit), where=unit > 0)
         path = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter,
                              solver=self.solver, upper=upper)
         sol = path["solutions"][0]
@@ -220,8 +235,11 @@ class SparseCalibrator(BaseCalibrator):
             n_iter += r.n_iter
             gap, conv, obj = r.rel_gap, conv and r.converged, r.objective
             self.kkt_residual_ = r.kkt
-        elif self.refit is not False:
-            w, _ = self._refit(problem, w)
+            w = w * unit
+        elif self.refit is not False and np.any(w > 0):
+            w, _ = self._refit(problem, w * unit)
             gap = obj = self.kkt_residual_ = float("nan")  # the L1 certificate does not apply to a calibration
+        else:
+            w = w * unit
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
         self.n_iter_, self.dual_gap_, self.converged_, self.objective_ = n_iter, gap, conv, obj

@@ -5,6 +5,7 @@ from .data import published_example, superpopulation, synthetic_problem
 from .io import load_weights, read_targets, save_weights
 from .methods import METHODS, Method, method_label
 from .plotting import plot_fit, plot_frontier, plot_runtime, plot_train_test
+from .realdata import REGIONS_CPS, cps1988_benchmark, cps1988_population
 from .summary import pareto_front, runtime_table, summarize
 from .sweeps import (
     COLUMNS,
@@ -23,8 +24,9 @@ from .sweeps import (
 )
 
 __all__ = ["BUDGET_METHODS", "COLUMNS", "CalibrationTask", "DEFAULT_METHODS", "METHODS", "Method", "PARAM_COLUMNS",
-           "PUBLISHED_L0_LAMBDAS", "PUBLISHED_L1_LAMBDAS", "dense_reference", "hard_concrete_grid", "load_weights",
-           "method_label", "pareto_front", "plot_fit", "plot_frontier", "plot_runtime", "plot_train_test",
-           "published_example", "read_targets", "run_comparison", "run_replicates", "runtime_table", "save_weights",
-           "summarize", "superpopulation", "sweep_budget_hard_concrete", "sweep_budget_l1", "sweep_budget_sampler",
-           "sweep_hard_concrete", "sweep_l1", "sweep_subsample", "synthetic_problem"]
+           "PUBLISHED_L0_LAMBDAS", "PUBLISHED_L1_LAMBDAS", "REGIONS_CPS", "cps1988_benchmark", "cps1988_population",
+           "dense_reference", "hard_concrete_grid", "load_weights", "method_label", "pareto_front", "plot_fit",
+           "plot_frontier", "plot_runtime", "plot_train_test", "published_example", "read_targets", "run_comparison",
+           "run_replicates", "runtime_table", "save_weights", "summarize", "superpopulation",
+           "sweep_budget_hard_concrete", "sweep_budget_l1", "sweep_budget_sampler", "sweep_hard_concrete",
+           "sweep_l1", "sweep_subsample", "synthetic_problem"]

@@ -297,7 +297,7 @@ class CalibrationResult:
 
 
 def calibrate_support(problem, support=None, distance="raking", bounds=None, on_infeasible="raise", tol=1e-12,
-                      max_iter=100, names=None):
+                      max_iter=100, names=None, base=None):
     """Calibrate the records of ``support`` exactly to the targets, or say which targets cannot be met.
 
     Parameters
@@ -320,6 +320,11 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
         Newton's tolerance and steps.
     names : list of str, optional
         Target names (default the problem's).
+    base : ndarray, shape (n,), optional
+        The weights the distance and the bounds are relative to (default ``problem.w0``).
+        A sample drawn with unequal probabilities ``pi`` should pass its
+        Horvitz-Thompson weights ``w0 / pi``: starting from ``w0`` would count the
+        design weight twice (once in the selection, once in the weight).
 
     Returns
     -------
@@ -338,7 +343,8 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
     if S.size == 0:
         raise ValueError("the support is empty: no record may carry weight")
     At_S = problem.At_rec[S]
-    base_S = problem.w0[S]  # records of design weight 0 keep weight 0: every distance multiplies the base
+    # records of base weight 0 keep weight 0: every distance multiplies the base
+    base_S = problem.w0[S] if base is None else np.asarray(base, dtype=float)[S]
     base = np.zeros(n)
     base[S] = base_S
 
