@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 import scipy.optimize
 
-from .._validation import Bounds, Options, validate_params
+from .._validation import MAX_SEED, Bounds, Interval, Options, validate_params
 from ..exceptions import TargetMissWarning
 from ..problem.scoring import ACTIVE_TOL, kish_ess, n_active, relative_errors
 from ..problem.system import as_problem
@@ -37,7 +38,7 @@ REFIT_CONSTRAINTS = {
 FAR_OFF = 0.5
 """A train target missed by more than this fraction of its value is reported (:class:`TargetMissWarning`)."""
 
-__all__ = ["BaseCalibrator"]
+__all__ = ["BaseCalibrator", "SamplerCalibrator"]
 
 
 class BaseCalibrator:
@@ -257,3 +258,38 @@ class BaseCalibrator:
             return out, fit
         result = calibrate_support(problem, support, refit, bounds, self.on_infeasible, base=base)
         return result.weights, result
+
+
+class SamplerCalibrator(BaseCalibrator):
+    """Base of the estimators that draw exactly ``n_records`` records and then calibrate them.
+
+    One parameter set for every sampler: ``n_records``, ``seed``, ``refit`` (default
+    ``"raking"``), ``bounds`` and ``on_infeasible`` (default ``"least_squares"``: a sample
+    too small for the targets gets the bounded least-squares fit, ``exact_`` False).
+
+    Parameters
+    ----------
+    n_records : int
+        Records to keep.
+    seed : int or None, default None
+        Seed of the draw.
+    refit : bool or {"relaxed", "linear", "raking", "logit"}, default "raking"
+        How the kept records are calibrated.
+    bounds : tuple (lo, hi), optional
+        Bounds of the calibration.
+    on_infeasible : {"raise", "least_squares"}, default "least_squares"
+        When the kept records cannot meet the targets within the bounds.
+    """
+
+    _parameter_constraints = {
+        "n_records": [Interval(Integral, 1, None)],
+        "seed": [None, Interval(Integral, 0, MAX_SEED)],
+        **REFIT_CONSTRAINTS,
+    }
+
+    def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="least_squares"):
+        self.n_records = n_records
+        self.seed = seed
+        self.refit = refit
+        self.bounds = bounds
+        self.on_infeasible = on_infeasible

@@ -7,11 +7,11 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._validation import MAX_SEED, Interval
+from .._validation import Interval
 from ..exceptions import RakeWarning
 from ..problem.system import margin_cells, unreachable_targets
 from ..solvers.calibration import EXACT_TOL, rake
-from .base import REFIT_CONSTRAINTS, BaseCalibrator
+from .base import BaseCalibrator, SamplerCalibrator
 
 __all__ = ["RakeCalibrator", "SubsampleRakeCalibrator"]
 
@@ -86,7 +86,7 @@ def _proportional_allocation(sizes, k):
     return alloc
 
 
-class SubsampleRakeCalibrator(BaseCalibrator):
+class SubsampleRakeCalibrator(SamplerCalibrator):
     """Keep ``n_records`` records at random within cells, then rake them to the targets.
 
     The cells are the cross-classification of the train categorical margins
@@ -131,19 +131,6 @@ class SubsampleRakeCalibrator(BaseCalibrator):
     target_names_ : list of str
         Target names, in the system's order.
     """
-
-    _parameter_constraints = {
-        "n_records": [Interval(Integral, 1, None)],
-        "seed": [None, Interval(Integral, 0, MAX_SEED)],
-        **REFIT_CONSTRAINTS,
-    }
-
-    def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="least_squares"):
-        self.n_records = n_records
-        self.seed = seed
-        self.refit = refit
-        self.bounds = bounds
-        self.on_infeasible = on_infeasible
 
     def _warn_on_miss(self) -> bool:
         return False  # RakeWarning reports a miss

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 
-from .._validation import MAX_SEED, Interval, Options
+from .._validation import Options
 from ..solvers.calibration import DISTANCES, calibrate_support
 from ..solvers.cube import cube_sample, inclusion_probabilities, systematic_sample
-from .base import REFIT_CONSTRAINTS, BaseCalibrator
+from .base import SamplerCalibrator
 
 __all__ = ["BalancedSampleCalibrator", "CalibrateThenReduceCalibrator"]
 
@@ -20,7 +18,7 @@ def _check_budget(k, problem):
                          f"({int(np.sum(problem.w0 > 0))}), got {k}")
 
 
-class BalancedSampleCalibrator(BaseCalibrator):
+class BalancedSampleCalibrator(SamplerCalibrator):
     """Keep ``n_records`` records by balanced sampling (the cube method), then calibrate them.
 
     Inclusion probabilities proportional to the design weights (capped at 1,
@@ -57,19 +55,6 @@ class BalancedSampleCalibrator(BaseCalibrator):
         The sample's Horvitz-Thompson weights ``w0 / pi`` (zero elsewhere).
     """
 
-    _parameter_constraints = {
-        "n_records": [Interval(Integral, 1, None)],
-        "seed": [None, Interval(Integral, 0, MAX_SEED)],
-        **REFIT_CONSTRAINTS,
-    }
-
-    def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="least_squares"):
-        self.n_records = n_records
-        self.seed = seed
-        self.refit = refit
-        self.bounds = bounds
-        self.on_infeasible = on_infeasible
-
     def _fit_problem(self, problem, previous_weights):
         k = int(self.n_records)
         _check_budget(k, problem)
@@ -81,7 +66,7 @@ class BalancedSampleCalibrator(BaseCalibrator):
         self.weights_, _ = self._refit(problem, self.ht_weights_, base=self.ht_weights_)
 
 
-class CalibrateThenReduceCalibrator(BaseCalibrator):
+class CalibrateThenReduceCalibrator(SamplerCalibrator):
     """Calibrate every record, then keep ``n_records`` of them with probability proportional to the weight.
 
     Dense calibration first (``calibration`` distance, all records), then a
@@ -118,21 +103,12 @@ class CalibrateThenReduceCalibrator(BaseCalibrator):
         The kept records.
     """
 
-    _parameter_constraints = {
-        "n_records": [Interval(Integral, 1, None)],
-        "seed": [None, Interval(Integral, 0, MAX_SEED)],
-        "calibration": [Options(DISTANCES)],
-        **REFIT_CONSTRAINTS,
-    }
+    _parameter_constraints = {**SamplerCalibrator._parameter_constraints, "calibration": [Options(DISTANCES)]}
 
     def __init__(self, n_records, *, seed=None, calibration="raking", refit="raking", bounds=None,
                  on_infeasible="least_squares"):
-        self.n_records = n_records
-        self.seed = seed
+        super().__init__(n_records, seed=seed, refit=refit, bounds=bounds, on_infeasible=on_infeasible)
         self.calibration = calibration
-        self.refit = refit
-        self.bounds = bounds
-        self.on_infeasible = on_infeasible
 
     def _fit_problem(self, problem, previous_weights):
         k = int(self.n_records)
