@@ -289,3 +289,17 @@ def test_l1_penalty_on_g_solves_the_design_aware_objective(alpha):
     assert ours == pytest.approx(cal.objective_, rel=1e-9)
     plain = rk.SparseCalibrator(alpha=alpha).fit(p)
     assert not np.allclose(plain.weights_, cal.weights_)
+
+
+def test_hard_concrete_design_aware_l2_pulls_weights_toward_the_design_weights(published):
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = rk.HardConcreteCalibrator(lambda_l0=1e-6, epochs=300, seed=0).fit(p)
+        pulled = rk.HardConcreteCalibrator(lambda_l0=1e-6, epochs=300, seed=0, lambda_l2=1e-3,
+                                           l2_toward="design").fit(p)
+    dist = [np.mean(((c.gate_weights_ - p.w0) / p.w0) ** 2) for c in (free, pulled)]
+    assert dist[1] < dist[0]
+    with pytest.raises(ValueError, match="engine='batched'"):
+        rk.HardConcreteCalibrator(engine="l0", lambda_l2=1e-3, l2_toward="design", epochs=5).fit(p)

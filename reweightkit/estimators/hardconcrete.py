@@ -55,7 +55,12 @@ class HardConcreteCalibrator(BaseCalibrator):
     init_keep_prob : float in (0, 1), default 0.99
         Initial probability that a gate is open.
     lambda_l2 : float, default 0.0
-        Penalty on the squared weights.
+        Penalty on the squared weights (l0-python's: a pull toward 0), or with
+        ``l2_toward="design"`` on the squared relative distance to the design weights.
+    l2_toward : {"zero", "design"}, default "zero"
+        ``"zero"``: ``lambda_l2 sum_j w_j^2`` (l0-python).  ``"design"``: the design-aware
+        form ``lambda_l2 sum_j ((w_j - w0_j) / w0_j)^2`` on the weights before gating
+        (engine ``"batched"`` only).
     seed : int or None, default None
         Seeds every random draw (initial ``log_alpha`` jitter and gate
         noise) without touching torch's global generator.  ``None`` draws
@@ -115,15 +120,16 @@ class HardConcreteCalibrator(BaseCalibrator):
         Target names, in the system's order.
     """
 
-    def __init__(self, lambda_l0=None, *, n_records=None, epochs=2000, lr=0.1, init_keep_prob=0.99, lambda_l2=0.0, seed=None,
-                 device="cpu", verbose=False, engine="batched", history_every=50, refit=False, bounds=None,
-                 on_infeasible="raise", settle_tol=0.1):
+    def __init__(self, lambda_l0=None, *, n_records=None, epochs=2000, lr=0.1, init_keep_prob=0.99, lambda_l2=0.0,
+                 l2_toward="zero", seed=None, device="cpu", verbose=False, engine="batched", history_every=50,
+                 refit=False, bounds=None, on_infeasible="raise", settle_tol=0.1):
         self.lambda_l0 = lambda_l0
         self.n_records = n_records
         self.epochs = epochs
         self.lr = lr
         self.init_keep_prob = init_keep_prob
         self.lambda_l2 = lambda_l2
+        self.l2_toward = l2_toward
         self.seed = seed
         self.device = device
         self.verbose = verbose
@@ -141,6 +147,7 @@ class HardConcreteCalibrator(BaseCalibrator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "init_keep_prob": [Interval(Real, 0, 1, closed="neither")],
         "lambda_l2": [Interval(Real, 0, None, closed="left")],
+        "l2_toward": [Options({"zero", "design"})],
         "seed": [None, Interval(Integral, 0, MAX_SEED)],
         "verbose": ["boolean"],
         "engine": [Options({"batched", "l0"})],
@@ -158,6 +165,10 @@ class HardConcreteCalibrator(BaseCalibrator):
                           "none of their records has a positive design weight", TargetMissWarning, stacklevel=3)
         common = dict(epochs=self.epochs, lr=self.lr, init_keep_prob=self.init_keep_prob,
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
+        if self.l2_toward == "design":
+            if self.engine == "l0":
+                raise ValueError("l2_toward='design' needs engine='batched': l0-python pulls the weights toward 0")
+            common["l2_center"] = problem.w0
         if self.bounds is not None:
             if self.engine == "l0":
                 raise ValueError("bounds need engine='batched': l0-python has no clamp on the weights")

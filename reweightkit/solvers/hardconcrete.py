@@ -139,7 +139,7 @@ def _scaled_operator(torch, At_rec, device):
 
 def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
                         lambda_l2=0.0, log_alpha_jitter_sd=0.01, device="cpu", history_every=50,
-                        verbose=False, desc="HardConcrete", w_bounds=None):
+                        verbose=False, desc="HardConcrete", w_bounds=None, l2_center=None):
     """Train K Hard Concrete replicas at once.
 
     Parameters
@@ -173,6 +173,10 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         Progress bar.
     desc : str, default "HardConcrete"
         Progress bar label.
+    l2_center : ndarray, shape (n,), optional
+        The design-aware L2 term: ``lambda_l2 sum_j ((e^{v_j} - c_j) / c_j)^2``, a pull of
+        each weight toward ``c`` (the design weights) instead of l0-python's pull toward 0
+        (``lambda_l2 sum_j e^{2 v_j}``).  Records with ``c_j = 0`` are not pulled.
     w_bounds : tuple of ndarray, optional
         ``(lower, upper)``, each shape (n,), on the weights ``e^v`` before gating:
         ``v`` is clamped into ``[log lower, log upper]`` after every Adam step (the
@@ -219,6 +223,12 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     log_w = torch.nn.Parameter(lw0.unsqueeze(1).repeat(1, K))
     log_a = torch.nn.Parameter(la0.T.contiguous())
     opt = torch.optim.Adam([log_w, log_a], lr=lr)
+    center = inv_center = None
+    if l2_center is not None:
+        c = np.asarray(l2_center, dtype=float)
+        center = torch.tensor(c, dtype=torch.float32, device=dev)[:, None]
+        inv_center = torch.tensor(np.divide(1.0, c, out=np.zeros_like(c), where=c > 0), dtype=torch.float32,
+                                  device=dev)[:, None]
     v_lo = v_hi = None
     if w_bounds is not None:
         lower, upper = (np.asarray(x, dtype=float) for x in w_bounds)
@@ -253,8 +263,10 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         data = ((y[:, None] - predict(W)) ** 2).sum(dim=0)
         expected = torch.sigmoid(la + c).sum(dim=0)
         loss_k = data + lam * expected
-        if lambda_l2 > 0:
+        if lambda_l2 > 0 and center is None:
             loss_k = loss_k + lambda_l2 * (torch.exp(log_w) ** 2).sum(dim=0)
+        elif lambda_l2 > 0:
+            loss_k = loss_k + lambda_l2 * (((torch.exp(log_w) - center) * inv_center) ** 2).sum(dim=0)
         loss = loss_k.sum()
         if (epoch + 1) % history_every == 0 or epoch + 1 == epochs:
             # recorded before this epoch's update, as the l0-python hook sees it
