@@ -88,6 +88,7 @@ from .problem import (
     n_active,
     objective,
     prepare,
+    prepare_matrix,
     sample_gates,
     target_errors,
     weight_summary,
@@ -111,7 +112,8 @@ from .solvers import (
 
 __all__ = [
     # problem
-    "CalibrationSystem", "CalibrationProblem", "build_system", "prepare", "Scorer", "target_errors",
+    "CalibrationSystem", "CalibrationProblem", "build_system", "prepare", "prepare_matrix", "Scorer",
+    "target_errors",
     "mean_relative_error", "max_relative_error", "n_active", "kish_ess", "weight_summary", "evaluate",
     "L1Solution", "alpha_grid", "lambda_max", "objective", "duality_gap", "kkt_residual",
     "GATE_BETA", "GATE_GAMMA", "GATE_ZETA", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one",

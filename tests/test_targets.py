@@ -1,4 +1,5 @@
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -85,3 +86,27 @@ def test_start_point_scales_design_weights(published):
     # the single scale factor is the least-squares fit of A~ (c d) to b~ = 1
     assert abs(np.mean(z) - 1) < 0.1
     np.testing.assert_allclose(p.w0 / df["weight"].to_numpy(), p.w0[0] / df["weight"].iloc[0])
+
+
+def test_matrix_input_gives_the_same_weights_as_dataframe_input(published):
+    df, tm, tc, hm = published
+    system = rk.build_system(df, tm, tc)
+    from_frame = rk.prepare(df, tm, tc)
+    from_matrix = rk.prepare_matrix(system.A, system.b, df["weight"].to_numpy(), names=system.names,
+                                    index=df.index)
+    for est in (rk.SparseCalibrator(alpha=0.05), rk.RakeCalibrator(), rk.HardConcreteCalibrator(epochs=50, seed=0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rk.ConvergenceWarning)
+            a = est.fit(from_frame).weights_
+            b = est.fit(from_matrix).weights_
+        np.testing.assert_array_equal(a, b)
+    # a matrix carries no categorical margins: the subsample has one stratum, and still keeps exactly k records
+    assert rk.SubsampleRakeCalibrator(200, seed=1).fit(from_matrix).n_active_ == 200
+    task = rk.CalibrationTask(from_matrix, rk.build_system(df, hm))
+    assert task.scorer.score(rk.RakeCalibrator().fit(from_matrix).weights_)["train_error"] < 1e-9
+    with pytest.raises(ValueError, match="one target per row"):
+        rk.prepare_matrix(system.A, system.b[:-1])
+    with pytest.raises(ValueError, match="'target_0' must be positive"):
+        rk.prepare_matrix(system.A, -system.b)
+    with pytest.raises(ValueError, match="design_weights must have one weight per column"):
+        rk.prepare_matrix(system.A, system.b, np.ones(3))

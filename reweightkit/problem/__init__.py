@@ -37,14 +37,13 @@ from .system import (
                       design_weights,
                       margin_cells,
                       prepare,
+                      prepare_matrix,
                       scaled_start,
 )
 
-__all__ = [
-    "ACTIVE_TOL", "BETA", "GAMMA", "GAP_FLOOR", "ZETA", "CalibrationProblem", "CalibrationSystem", "L1Solution",
-    "ScaledProblem", "Scorer", "alpha_grid", "as_problem", "build_system", "design_weights", "dual_value",
-    "duality_gap", "evaluate", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one", "gate_prob_zero",
-    "kish_ess", "kkt_residual", "lambda_max", "lipschitz_constant", "margin_cells", "max_relative_error",
-    "mean_relative_error", "n_active", "objective", "prepare", "relative_errors", "sample_gates", "scaled_start",
-    "target_errors", "target_table", "weight_summary",
-]
+__all__ = ["ACTIVE_TOL", "BETA", "CalibrationProblem", "CalibrationSystem", "GAMMA", "GAP_FLOOR", "L1Solution",
+           "ScaledProblem", "Scorer", "ZETA", "alpha_grid", "as_problem", "build_system", "design_weights",
+           "dual_value", "duality_gap", "evaluate", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one",
+           "gate_prob_zero", "kish_ess", "kkt_residual", "lambda_max", "lipschitz_constant", "margin_cells",
+           "max_relative_error", "mean_relative_error", "n_active", "objective", "prepare", "prepare_matrix",
+           "relative_errors", "sample_gates", "scaled_start", "target_errors", "target_table", "weight_summary"]

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from ..exceptions import PartialMarginWarning
 
 __all__ = ["CalibrationSystem", "CalibrationProblem", "ScaledProblem", "build_system", "design_weights", "prepare",
-           "as_problem", "scaled_start", "margin_cells", "unreachable_targets"]
+           "as_problem", "scaled_start", "margin_cells", "unreachable_targets", "prepare_matrix"]
 
 
 @dataclass(frozen=True)
@@ -518,3 +518,56 @@ def margin_cells(system: CalibrationSystem) -> np.ndarray:
         sub = system.A[rows].tocoo()
         ranks[sub.col, col] = rank_of_row[sub.row]
     return np.unique(ranks, axis=0, return_inverse=True)[1].ravel()
+
+
+def prepare_matrix(A, b, design_weights=None, *, names=None, families=None, index=None) -> CalibrationProblem:
+    """The prepared problem from a targets x records matrix, as l0-python users already have it.
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix or array-like, shape (m, n)
+        Row ``i`` holds each record's contribution to target ``i`` (never densified when sparse).
+    b : array-like, shape (m,)
+        Targets, finite and > 0.
+    design_weights : array-like, shape (n,), optional
+        Finite, >= 0, not all zero; ones when omitted.
+    names : list of str, optional
+        Target names (default ``"target_0"``, ...).
+    families : list, optional
+        The family of each target (default: each target its own).
+    index : pandas.Index, optional
+        The records' labels.
+
+    Returns
+    -------
+    CalibrationProblem
+        Accepted by every estimator's ``fit`` and by :class:`reweightkit.CalibrationTask`.
+        A matrix carries no categorical margins: :class:`reweightkit.SubsampleRakeCalibrator`
+        then draws from one stratum.
+    """
+    A = sp.csr_matrix(A, dtype=float)
+    m, n = A.shape
+    b = np.asarray(b, dtype=float)
+    if b.shape != (m,):
+        raise ValueError(f"b must have one target per row of A: shape ({m},), got {b.shape}")
+    names = [f"target_{i}" for i in range(m)] if names is None else [str(x) for x in names]
+    families = list(names) if families is None else list(families)
+    if len(names) != m or len(families) != m:
+        raise ValueError(f"names and families must have one entry per target ({m})")
+    for name, v in zip(names, b):
+        _check_target_value(name, v)
+    if not np.all(np.isfinite(A.data)):
+        raise ValueError(f"A has {int((~np.isfinite(A.data)).sum())} NaN or infinite entries")
+    d = np.ones(n) if design_weights is None else np.asarray(design_weights, dtype=float)
+    if d.shape != (n,):
+        raise ValueError(f"design_weights must have one weight per column of A: shape ({n},), got {d.shape}")
+    if not np.all(np.isfinite(d)) or np.any(d < 0) or not np.any(d > 0):
+        raise ValueError("design_weights must be finite, >= 0 and not all zero")
+    if index is not None and len(index) != n:
+        raise ValueError(f"index must have one label per record ({n}), got {len(index)}")
+    system = CalibrationSystem(A=A, b=b, names=names, kinds=["matrix"] * m, families=families,
+                               categories=[None] * m)
+    A_rel, b_t = system.scaled()
+    At_rec = A_rel.T.tocsr()
+    return CalibrationProblem(system=system, At_rec=At_rec, b_t=b_t, d=d, w0=scaled_start(At_rec, b_t, d),
+                              index=None if index is None else pd.Index(index))
