@@ -170,14 +170,17 @@ def design_weights(df: pd.DataFrame, weight_col: str | None = "weight") -> np.nd
     s = df[weight_col]
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
         raise TypeError(f"design weight column {weight_col!r} must be numeric, got dtype {s.dtype}")
-    d = s.to_numpy(dtype=float, na_value=np.nan)
+    return _checked_design_weights(s.to_numpy(dtype=float, na_value=np.nan), f"design weight column {weight_col!r}")
+
+
+def _checked_design_weights(d, what) -> np.ndarray:
+    """``d`` if its values are finite, >= 0 and not all zero; else a ValueError naming ``what``."""
     if not np.all(np.isfinite(d)):
-        bad = int((~np.isfinite(d)).sum())
-        raise ValueError(f"design weight column {weight_col!r} has {bad} NaN or infinite value(s)")
+        raise ValueError(f"{what} has {int((~np.isfinite(d)).sum())} NaN or infinite value(s)")
     if np.any(d < 0):
-        raise ValueError(f"design weight column {weight_col!r} has {int((d < 0).sum())} negative value(s)")
+        raise ValueError(f"{what} has {int((d < 0).sum())} negative value(s)")
     if not np.any(d > 0):
-        raise ValueError(f"design weight column {weight_col!r} is zero for every record")
+        raise ValueError(f"{what} is zero for every record")
     return d
 
 
@@ -405,10 +408,15 @@ def prepare(df, marginal_targets=None, continuous_targets=None, weight_col="weig
     system = build_system(df, marginal_targets, continuous_targets)
     d = design_weights(df, weight_col)
     _warn_partial_margins(df, system)
+    return _scaled_problem(system, d, df.index)
+
+
+def _scaled_problem(system, d, index) -> CalibrationProblem:
+    """Scale a built system and store it record-major with its design weights and start point."""
     A_rel, b_t = system.scaled()
     At_rec = A_rel.T.tocsr()
     return CalibrationProblem(system=system, At_rec=At_rec, b_t=b_t, d=d, w0=scaled_start(At_rec, b_t, d),
-                              index=df.index)
+                              index=index)
 
 
 def _warn_partial_margins(df, system) -> None:
@@ -561,13 +569,9 @@ def prepare_matrix(A, b, design_weights=None, *, names=None, families=None, inde
     d = np.ones(n) if design_weights is None else np.asarray(design_weights, dtype=float)
     if d.shape != (n,):
         raise ValueError(f"design_weights must have one weight per column of A: shape ({n},), got {d.shape}")
-    if not np.all(np.isfinite(d)) or np.any(d < 0) or not np.any(d > 0):
-        raise ValueError("design_weights must be finite, >= 0 and not all zero")
+    _checked_design_weights(d, "design_weights")
     if index is not None and len(index) != n:
         raise ValueError(f"index must have one label per record ({n}), got {len(index)}")
     system = CalibrationSystem(A=A, b=b, names=names, kinds=["matrix"] * m, families=families,
                                categories=[None] * m)
-    A_rel, b_t = system.scaled()
-    At_rec = A_rel.T.tocsr()
-    return CalibrationProblem(system=system, At_rec=At_rec, b_t=b_t, d=d, w0=scaled_start(At_rec, b_t, d),
-                              index=None if index is None else pd.Index(index))
+    return _scaled_problem(system, d, None if index is None else pd.Index(index))
