@@ -35,25 +35,67 @@ def test_seed_none_follows_torch_manual_seed(published):
 
 
 @pytest.mark.parametrize("seed", [0, 7])
-def test_batched_engine_reproduces_l0_python(published, seed):
-    """Same draws: the K = 1 batched run equals l0-python's own fit (bitwise on CPU here; 1e-6 asserted)."""
+def test_autograd_engine_reproduces_l0_python(published, seed):
+    """Same draws: the K = 1 reference run equals l0-python's own fit (bitwise on CPU here; 1e-6 asserted)."""
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
     ref = train_with_l0_python(p.At_rec, p.b_t, p.w0, 1e-4, seed, epochs=200)
-    ours = train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [seed], epochs=200)
+    ours = train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [seed], epochs=200, engine="autograd")
     np.testing.assert_allclose(ours["weights"], ref["weights"], rtol=1e-6, atol=1e-7)
     cols = ["epoch", "loss", "data_loss", "expected_active", "max_rel_error", "n_active"]
     pd.testing.assert_frame_equal(ours["history"][cols], ref["history"][cols], rtol=1e-5)
     via_cal = rk.HardConcreteCalibrator(lambda_l0=1e-4, seed=seed, epochs=200, engine="l0").fit(df, tm, tc)
     np.testing.assert_allclose(via_cal.weights_, ref["weights"][0])
+    auto = rk.HardConcreteCalibrator(lambda_l0=1e-4, seed=seed, epochs=200, engine="autograd").fit(df, tm, tc)
+    np.testing.assert_allclose(auto.weights_, ref["weights"][0], rtol=1e-6, atol=1e-7)
 
 
-def test_replicas_do_not_interact(published):
+@pytest.mark.parametrize("engine", ["fast", "autograd"])
+def test_replicas_do_not_interact(published, engine):
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
-    alone = train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [3], epochs=30)["weights"][0]
-    batch = train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-5, 1e-4, 1e-3], [1, 3, 2], epochs=30)["weights"]
+    alone = train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [3], epochs=30, engine=engine)["weights"][0]
+    batch = train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-5, 1e-4, 1e-3], [1, 3, 2], epochs=30,
+                                engine=engine)["weights"]
     np.testing.assert_allclose(batch[1], alone, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [{}, {"lambda_l2": 1e-3}, {"lambda_l2": 1e-3, "l2_center": "w0"}])
+def test_fast_engine_gradient_equals_autograd(published, monkeypatch, kw):
+    """The hand-written gradient equals autograd's on the same draws (torch's global generator, seeds=None)."""
+    from reweightkit.solvers import hardconcrete as hc
+
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    kw = {k: (p.w0 if v == "w0" else v) for k, v in kw.items()}
+    grads = {}
+    fast_step, adam = hc._Adam.step, torch.optim.Adam
+
+    def record_fast(self):
+        grads.setdefault("fast", self.P.grad.clone())
+        return fast_step(self)
+
+    class RecordAutograd(adam):
+        def step(self, closure=None):
+            grads.setdefault("autograd", [q.grad.clone() for q in self.param_groups[0]["params"]])
+            return super().step(closure)
+
+    monkeypatch.setattr(hc._Adam, "step", record_fast)
+    monkeypatch.setattr(torch.optim, "Adam", RecordAutograd)
+    for engine in ("fast", "autograd"):
+        torch.manual_seed(0)
+        train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4, 1e-2], None, epochs=2, engine=engine, **kw)
+    for mine, ref in zip(grads["fast"], grads["autograd"]):  # (K, n) vs autograd's (n, K)
+        assert float(ref.abs().max()) > 0
+        np.testing.assert_allclose(mine.numpy(), ref.T.numpy(), rtol=1e-4, atol=1e-6 * float(ref.abs().max()))
+
+
+def test_fast_engine_honours_clamped_log_alpha(published):
+    """Gates pushed past the |log_alpha| <= 20 clamp stop receiving gradient (as in autograd), and training stays finite."""
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    out = train_hard_concrete(p.At_rec, p.b_t, p.w0, [1.0], [0], epochs=400, lr=0.5)
+    assert np.all(np.isfinite(out["weights"])) and (out["weights"][0] > 0).sum() < 0.2 * p.n_records
 
 
 def test_tiny_lambda_nearly_meets_train_targets(published):
@@ -113,8 +155,9 @@ def test_divergence_is_loud(published):
         rk.HardConcreteCalibrator(lr=1e30, seed=0, epochs=100).fit(df, tm, tc)
 
 
-def test_batched_sweep_agrees_with_sequential_l0_python_statistically(published):
-    """5 seeds per lambda: mean n_active and mean held-out error agree within 2 standard errors."""
+def test_fast_sweep_agrees_with_sequential_l0_python_statistically(published):
+    """The fast engine (default) against l0-python itself, 5 seeds per lambda: mean n_active and mean
+    held-out error agree within 2 standard errors."""
     df, tm, tc, hm = published
     p = rk.prepare(df, tm, tc)
     lams, seeds = np.repeat([1e-5, 1e-3], 5), list(range(100, 105)) * 2

@@ -76,7 +76,7 @@ class SparseCalibrator(BaseCalibrator):
         Target relative duality gap (see :mod:`reweightkit.problem.nnlasso`).
     max_iter : int, default 20000
         FISTA iterations (the interior-point method uses at most ``min(max_iter, 500)``).
-    solver : {"fista", "ipm"}, default "fista"
+    solver : {"fista", "ipm", "active-set"}, default "fista"
         ``"fista"``: first order, cost per iteration two passes over the matrix.
         ``"ipm"``: Mehrotra predictor-corrector (:mod:`reweightkit.solvers.ipm`), a few tens
         of iterations each costing one pass plus an m x m Cholesky; fast when
@@ -84,7 +84,11 @@ class SparseCalibrator(BaseCalibrator):
         regime where FISTA needs thousands of iterations.  It returns the
         *analytic centre* of the optimal set (every record some optimal solution
         uses keeps a positive weight); combine with ``solution="vertex"`` for the
-        sparsest optimal solution.
+        sparsest optimal solution.  ``"active-set"``: Lawson-Hanson on a working set of
+        records (:mod:`reweightkit.solvers.active_set`), for few targets (``m n`` up to
+        5M): exact basic solutions (at most ``rank + 1`` records in the degenerate
+        regime, like coordinate descent's), the fastest certified path at the published
+        size (``benchmarks/bench_l1_solvers.py``).  All three stop on the same certificate.
     warm_start : bool, default False
         Start from the previous ``weights_`` when refitting on data of the same size.
     solution : {"solver", "vertex"}, default "solver"
@@ -160,7 +164,7 @@ class SparseCalibrator(BaseCalibrator):
         "max_iter": [Interval(Integral, 1, None)],
         "warm_start": ["boolean"],
         "solution": [Options({"solver", "vertex"})],
-        "solver": [Options({"fista", "ipm"})],
+        "solver": [Options({"fista", "ipm", "active-set"})],
     }
 
     _miss_advice = ("alpha is a fraction of lambda_max, which the smallest target sets: plain L1 shrinks target i "
@@ -190,7 +194,7 @@ class SparseCalibrator(BaseCalibrator):
                                  "to a refit of the selected records (refit='relaxed', 'linear', 'raking' or 'logit'), "
                                  "or use bounds=(0, hi) to cap the weights")
             if self.solver != "fista":
-                raise ValueError("bounds need solver='fista' (the interior point has no box constraint)")
+                raise ValueError(f"bounds need solver='fista' (solver={self.solver!r} has no box constraint)")
             upper = self.bounds[1] * problem.w0
         # penalty on g = w / w0: solve for v = g with the columns of A~ scaled by w0, then w = w0 v
         unit = problem.w0 if self.penalty_on == "g" else np.ones(problem.n_records)
