@@ -16,6 +16,7 @@ Everything a user or a notebook needs is re-exported here (``rk.__all__``).
 """
 
 from . import widgets
+from ._threads import available_cpus, cpu_quota, default_threads, set_threads, thread_limits
 from ._version import __version__ as __version__
 from .estimators import (
     BalancedSampleCalibrator,
@@ -95,6 +96,7 @@ from .problem import (
 )
 from .solvers import (
     CalibrationResult,
+    active_set,
     cube_sample,
     fista,
     inclusion_probabilities,
@@ -119,7 +121,7 @@ __all__ = [
     "GATE_BETA", "GATE_GAMMA", "GATE_ZETA", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one",
     "gate_prob_zero", "sample_gates",
     # solvers
-    "fista", "ipm", "nn_lasso_path", "relaxed_refit", "vertex_solution", "optimal_set_ranges", "rake",
+    "fista", "ipm", "active_set", "nn_lasso_path", "relaxed_refit", "vertex_solution", "optimal_set_ranges", "rake",
     "train_hard_concrete", "train_with_l0_python",
     # estimators and warnings
     "SparseCalibrator", "HardConcreteCalibrator", "RakeCalibrator", "SubsampleRakeCalibrator", "Calibrator",
@@ -135,6 +137,8 @@ __all__ = [
     "inclusion_probabilities", "integerize", "systematic_sample",
     "sweep_subsample", "dense_reference", "run_comparison", "run_replicates", "summarize", "pareto_front",
     "runtime_table", "plot_frontier", "plot_train_test", "plot_runtime",
+    # threads
+    "available_cpus", "cpu_quota", "default_threads", "set_threads", "thread_limits",
     # notebooks' sliders
     "widgets",
 ]

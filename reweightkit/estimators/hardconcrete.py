@@ -99,6 +99,12 @@ class HardConcreteCalibrator(BaseCalibrator):
         ``converged_`` is False and a ``ConvergenceWarning`` gives the numbers.
         (On the published example, 2,000 epochs settle to 1-8 % for lambda_l0 up to
         1e-3; the sparsest fits are still closing gates.)
+    n_threads : int, optional
+        Torch and BLAS threads while training (engines ``"fast"`` and ``"autograd"``).
+        Default: :func:`reweightkit.default_threads` (the CPUs this process may use after
+        the cgroup quota and affinity mask, less those other processes are busy on; one
+        thread for small problems; ``OMP_NUM_THREADS`` and :func:`reweightkit.set_threads`
+        are respected).
 
     Attributes
     ----------
@@ -126,7 +132,7 @@ class HardConcreteCalibrator(BaseCalibrator):
 
     def __init__(self, lambda_l0=None, *, n_records=None, epochs=2000, lr=0.1, init_keep_prob=0.99, lambda_l2=0.0,
                  l2_toward="zero", seed=None, device="cpu", verbose=False, engine="fast", history_every=50,
-                 refit=False, bounds=None, on_infeasible="raise", settle_tol=0.1):
+                 refit=False, bounds=None, on_infeasible="raise", settle_tol=0.1, n_threads=None):
         self.lambda_l0 = lambda_l0
         self.n_records = n_records
         self.epochs = epochs
@@ -143,6 +149,7 @@ class HardConcreteCalibrator(BaseCalibrator):
         self.bounds = bounds
         self.on_infeasible = on_infeasible
         self.settle_tol = settle_tol
+        self.n_threads = n_threads
 
     _parameter_constraints = {
         "lambda_l0": [None, Interval(Real, 0, None, closed="left")],
@@ -157,6 +164,7 @@ class HardConcreteCalibrator(BaseCalibrator):
         "engine": [Options({"fast", "autograd", "l0"})],
         "history_every": [Interval(Integral, 1, None)],
         "settle_tol": [Interval(Real, 0, None, closed="neither")],
+        "n_threads": [None, Interval(Integral, 1, None)],
         **REFIT_CONSTRAINTS,
     }
     _miss_advice = "Lower lambda_l0 (it drops records) or train longer (epochs)."
@@ -169,6 +177,7 @@ class HardConcreteCalibrator(BaseCalibrator):
                           "none of their records has a positive design weight", TargetMissWarning, stacklevel=3)
         common = dict(epochs=self.epochs, lr=self.lr, init_keep_prob=self.init_keep_prob,
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
+        threads = {} if self.engine == "l0" else {"n_threads": self.n_threads}
         if self.l2_toward == "design":
             if self.engine == "l0":
                 raise ValueError("l2_toward='design' needs engine='fast' or 'autograd': l0-python pulls the weights toward 0")
@@ -189,7 +198,7 @@ class HardConcreteCalibrator(BaseCalibrator):
             t0 = time.perf_counter()
             self.lambda_l0_, w, history = hard_concrete_for_budget(problem.At_rec, problem.b_t, problem.w0,
                                                                    int(self.n_records), self.seed, engine=self.engine,
-                                                                   **common)
+                                                                   **threads, **common)
             out = {"weights": w[None, :], "history": history, "seconds": time.perf_counter() - t0}
         else:
             self.lambda_l0_ = 1e-5 if self.lambda_l0 is None else float(self.lambda_l0)
@@ -199,7 +208,7 @@ class HardConcreteCalibrator(BaseCalibrator):
             else:
                 out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, [self.lambda_l0_],
                                           None if self.seed is None else [self.seed], verbose=self.verbose,
-                                          engine=self.engine, **common)
+                                          engine=self.engine, **threads, **common)
         self.gate_weights_ = np.ascontiguousarray(out["weights"][0], dtype=np.float64)
         self.weights_, _ = self._refit(problem, self.gate_weights_)
         ok, change = settled(out["history"], self.epochs, self.settle_tol)

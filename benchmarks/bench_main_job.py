@@ -1,0 +1,39 @@
+"""The main job against l0-python: the published comparison (every default method, 5 seeds) in one run.
+
+    python benchmarks/bench_main_job.py
+
+Issue #18's goal: the main job (``rk.run_comparison`` on the published example with default
+settings) in at most 1.5 plain l0-python fits' time (one 2,000-epoch fit, lambda_l0 = 1e-5),
+measured in the same process.  The first l0-python fit pays for torch's and l0-python's start-up
+(as a user's first fit does); the ratio is printed against both it and a second, warm fit.
+"""
+
+import time
+import warnings
+
+import reweightkit as rk
+
+
+def main():
+    df, tm, tc, hm = rk.published_example()
+    p = rk.prepare(df, tm, tc)
+    fits = []
+    for seed in range(2):
+        t0 = time.perf_counter()
+        rk.train_with_l0_python(p.At_rec, p.b_t, p.w0, 1e-5, seed, epochs=2000)
+        fits.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rk.run_comparison(df, tm, tc, hm, seeds=range(5))
+    t_main = time.perf_counter() - t0
+    print(f"one l0-python fit: {fits[0]:.2f} s (first in the process), {fits[1]:.2f} s (warm)")
+    print(f"main job (published, every default method, 5 seeds, {len(res)} fits): {t_main:.2f} s")
+    print(f"ratio main job / l0-python fit: {t_main / fits[0]:.2f} (first), {t_main / fits[1]:.2f} (warm); goal <= 1.5")
+    per = res.groupby("method")["seconds"].sum().sort_values(ascending=False)
+    print("fit seconds by method (the rest is scoring and the optimal-set LPs):")
+    print(per.round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
