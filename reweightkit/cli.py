@@ -26,10 +26,11 @@ from .experiment.comparison import BUDGET_METHODS, run_comparison, run_replicate
 from .experiment.data import published_example, superpopulation
 from .experiment.io import read_targets, save_weights
 from .experiment.methods import METHODS
+from .experiment.nation import NATION_FAMILIES, nation
 from .experiment.plotting import plot_frontier, plot_runtime
 from .experiment.realdata import cps1988_benchmark, cps1988_population
 from .experiment.summary import runtime_table, summarize
-from .experiment.sweeps import PARAM_COLUMNS, PUBLISHED_L0_LAMBDAS
+from .experiment.sweeps import PARAM_COLUMNS, PUBLISHED_L0_LAMBDAS, CalibrationTask
 from .problem.nnlasso import alpha_grid
 
 __all__ = ["main", "run_frontier", "RESULT_FILES"]
@@ -44,6 +45,9 @@ BENCHMARKS = {
     "cps1988": "informative samples of real people (the 1988 Current Population Survey extract of AER, 28,155 "
                "men, as a population; needs reweightkit[data]): held-out wage bills by region, part-time and "
                "experience counts, scored against the true totals over replicate samples",
+    "nation": "a synthetic country's household survey (rk.nation: states, districts, age x sex, heavy-tailed "
+              "income, programs, informative sampling and nonresponse) with targets in 16 families; whole families "
+              "are held out (--holdout); --scale 1 is about 300,000 records x 28,000 targets",
     "published": "the published 5,000-record example: its held-out sex counts are the sample's counts times "
                  "independent noise, so it reproduces the published run but cannot rank methods (notebook 4)",
 }
@@ -59,6 +63,9 @@ Command: {command}
   (absolute L1 penalty), `lambda_l0` (Hard Concrete penalty), `n_records` (record budget).
   Scores: `n_active` (records with weight > 1e-9), `train_error` / `test_error` (mean absolute
   relative error on the train / held-out targets), `*_max_error`, `*_median_error`,
+  `*_capped_error` (mean of min(|relative error|, 1), the field's capped loss), `*_within_5pct`
+  (share of targets within 5 %), `*_uncovered_small` (share of the 10 % smallest targets that no
+  kept record contributes to: rare subpopulations dropped to zero),
   `total_weight`, `kish_ess`, `design_effect` (n_active / kish_ess), `max_weight`, `g_min` /
   `g_max` (w / w0 over active records, w0 the design weights scaled to the targets), `exact`
   (every train target met to 1e-8), `seconds` (wall time of the fit; Hard Concrete fits train
@@ -107,8 +114,15 @@ def _publish(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+NATION_HOLDOUT = ("state_medicaid_persons", "state_tax", "state_snap", "district_snap")
+"""The families ``--benchmark nation`` holds out by default: program and tax totals, as the field does."""
+NATION_METHODS = ("hardconcrete", "l1-relaxed", "subsample", "dense")
+"""The methods ``--benchmark nation`` runs by default (the optimal-set LPs of ``"l1"`` and the published
+absolute L1 grid do not scale or do not apply there)."""
+
+
 def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick=False, seeds=5, epochs=2000,
-                 methods=None, verbose=True, budgets=None):
+                 methods=None, verbose=True, budgets=None, scale=0.05, holdout=NATION_HOLDOUT):
     """Run the comparison end to end and write frontier.png/.csv, summary.csv, runtime.csv into ``out``.
 
     Parameters
@@ -131,6 +145,10 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
         Progress bars.
     budgets : list of int, optional
         Compare the methods at these matched record budgets (:data:`reweightkit.BUDGET_METHODS`).
+    scale : float, default 0.05
+        Size of the nation benchmark (:func:`reweightkit.nation`; ``--quick`` caps it at 0.01).
+    holdout : sequence of str, default NATION_HOLDOUT
+        The families the nation benchmark holds out.
 
     Returns
     -------
@@ -145,10 +163,15 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
         raise ValueError(f"unknown benchmark {benchmark!r}; choose one of {list(BENCHMARKS)}")
     if replicates < 1:
         raise ValueError(f"--replicates must be >= 1, got {replicates}")
+    if not (isinstance(scale, (int, float)) and scale > 0):
+        raise ValueError(f"--scale must be > 0, got {scale!r}")
+    if benchmark == "nation" and not holdout:
+        raise ValueError("--holdout names no family: the nation benchmark scores on held-out families")
     out = Path(out)
     staging = _staging_dir(out)  # before the computation: a bad --out fails in a second, not after minutes
     try:
-        results, summary, runtime = _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets)
+        results, summary, runtime = _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets,
+                                             scale, holdout)
         results.to_csv(staging / "frontier.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         runtime.to_csv(staging / "runtime.csv", index=False)
@@ -165,15 +188,33 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
     return results, summary, runtime
 
 
-def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets=None):
+def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets=None, scale=0.05,
+             holdout=NATION_HOLDOUT):
     kw = dict(seeds=range(seeds), epochs=epochs, verbose=verbose, budgets=budgets)
     if methods is not None:
         kw["methods"] = methods
+    elif benchmark == "nation" and budgets is None:
+        kw["methods"] = list(NATION_METHODS)
     if quick:
         kw.update(alphas=alpha_grid(5), l0_lambdas=PUBLISHED_L0_LAMBDAS[::3], seeds=range(min(seeds, 2)),
                   epochs=min(epochs, 200))
     if benchmark == "published":
         results = run_comparison(*published_example(), **kw)
+    elif benchmark == "nation":
+        unknown = sorted(set(holdout) - set(NATION_FAMILIES))
+        if unknown:
+            raise ValueError(f"--holdout: unknown famil{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
+                             f"choose from {list(NATION_FAMILIES)}")
+        parts = []
+        for r in range(1 if quick else replicates):
+            nb = nation(min(scale, 0.01) if quick else scale, seed=r)
+            if verbose:
+                print(f"nation replicate {r}: {nb.A.shape[1]:,} records x {nb.A.shape[0]:,} targets, holding out "
+                      f"{', '.join(holdout)}", flush=True)
+            res = run_comparison(CalibrationTask.from_problem(nb.problem(), list(holdout)), **kw)
+            res["replicate"] = r
+            parts.append(res)
+        results = pd.concat(parts, ignore_index=True)
     elif benchmark == "cps1988":
         population = cps1988_population()
         results = run_replicates(lambda seed: cps1988_benchmark(seed, population=population),
@@ -288,7 +329,7 @@ def main(argv=None) -> int:
     f.add_argument("--out", default="results", help="output folder (default ./results)")
     f.add_argument("--benchmark", choices=list(BENCHMARKS), default="superpopulation",
                    help="superpopulation (default: can rank methods), cps1988 (real people, needs "
-                        "reweightkit[data]) or published (the reproduction)")
+                        "reweightkit[data]), nation (national scale, family holdout) or published (the reproduction)")
     f.add_argument("--replicates", type=int, default=3, help="superpopulation samples (default 3)")
     f.add_argument("--seeds", type=int, default=5, help="seeds per penalty for seeded methods (default 5)")
     f.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
@@ -297,6 +338,10 @@ def main(argv=None) -> int:
     f.add_argument("--budgets", default=None,
                    help="comma-separated record budgets, e.g. 30,100,300,1000: compare the methods at matched budgets "
                         f"({','.join(BUDGET_METHODS)})")
+    f.add_argument("--scale", type=float, default=0.05,
+                   help="nation benchmark size (default 0.05: about 15,000 records; 1: about 300,000 x 28,000)")
+    f.add_argument("--holdout", default=",".join(NATION_HOLDOUT),
+                   help=f"nation benchmark: comma-separated families held out (default {','.join(NATION_HOLDOUT)})")
     f.add_argument("--quick", action="store_true", help="a small version (for CI)")
     f.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -316,7 +361,8 @@ def _frontier(args, parser) -> int:
     try:
         _, summary, runtime = run_frontier(out=args.out, benchmark=args.benchmark, replicates=args.replicates,
                                            quick=args.quick, seeds=args.seeds, epochs=args.epochs, methods=methods,
-                                           verbose=not args.no_progress, budgets=budgets)
+                                           verbose=not args.no_progress, budgets=budgets, scale=args.scale,
+                                           holdout=[h.strip() for h in args.holdout.split(",") if h.strip()])
     except ValueError as e:
         parser.error(str(e))
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):

@@ -16,7 +16,8 @@ from reweightkit.problem import system as system_module
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "reweightkit"
 # each layer may import only layers with a smaller rank (and itself)
-LAYERS = {"exceptions": 0, "_validation": 0, "_version": 0, "problem": 1, "solvers": 2, "estimators": 3, "experiment": 4,
+LAYERS = {"exceptions": 0, "_validation": 0, "_version": 0, "_threads": 0,
+          "problem": 1, "solvers": 2, "estimators": 3, "experiment": 4,
           "widgets": 5, "cli": 5, "__main__": 6, "__init__": 7}
 
 

@@ -76,7 +76,7 @@ class SparseCalibrator(BaseCalibrator):
         Target relative duality gap (see :mod:`reweightkit.problem.nnlasso`).
     max_iter : int, default 20000
         FISTA iterations (the interior-point method uses at most ``min(max_iter, 500)``).
-    solver : {"fista", "ipm", "active-set"}, default "fista"
+    solver : {"fista", "ipm", "active-set", "auto"}, default "fista"
         ``"fista"``: first order, cost per iteration two passes over the matrix.
         ``"ipm"``: Mehrotra predictor-corrector (:mod:`reweightkit.solvers.ipm`), a few tens
         of iterations each costing one pass plus an m x m Cholesky; fast when
@@ -89,6 +89,9 @@ class SparseCalibrator(BaseCalibrator):
         5M): exact basic solutions (at most ``rank + 1`` records in the degenerate
         regime, like coordinate descent's), the fastest certified path at the published
         size (``benchmarks/bench_l1_solvers.py``).  All three stop on the same certificate.
+        ``"auto"``: the interior point up to 5,000 targets, FISTA above (the interior
+        point's m x m matrix is out of reach at the field's 30,000 targets and is refused
+        there).
     warm_start : bool, default False
         Start from the previous ``weights_`` when refitting on data of the same size.
     solution : {"solver", "vertex"}, default "solver"
@@ -164,7 +167,7 @@ class SparseCalibrator(BaseCalibrator):
         "max_iter": [Interval(Integral, 1, None)],
         "warm_start": ["boolean"],
         "solution": [Options({"solver", "vertex"})],
-        "solver": [Options({"fista", "ipm", "active-set"})],
+        "solver": [Options({"fista", "ipm", "active-set", "auto"})],
     }
 
     _miss_advice = ("alpha is a fraction of lambda_max, which the smallest target sets: plain L1 shrinks target i "
@@ -193,7 +196,7 @@ class SparseCalibrator(BaseCalibrator):
                 raise ValueError(f"bounds={self.bounds}: a lower bound > 0 cannot hold for L1's zero weights; it applies "
                                  "to a refit of the selected records (refit='relaxed', 'linear', 'raking' or 'logit'), "
                                  "or use bounds=(0, hi) to cap the weights")
-            if self.solver != "fista":
+            if self.solver not in ("fista", "auto"):
                 raise ValueError(f"bounds need solver='fista' (solver={self.solver!r} has no box constraint)")
             upper = self.bounds[1] * problem.w0
         # penalty on g = w / w0: solve for v = g with the columns of A~ scaled by w0, then w = w0 v
@@ -223,7 +226,7 @@ class SparseCalibrator(BaseCalibrator):
         if self.warm_start and previous_weights is not None and previous_weights.shape == problem.w0.shape:
             w_init = np.divide(previous_weights, unit, out=np.zeros_like(unit), where=unit > 0)
         path = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter,
-                             solver=self.solver, upper=upper)
+                             solver="fista" if upper is not None else self.solver, upper=upper)
         sol = path["solutions"][0]
         self.lambda_, self.lambda_max_ = lam, lam_max
         self.l1_objective_ = sol.objective

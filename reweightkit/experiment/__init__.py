@@ -1,9 +1,10 @@
 """The experiment layer: example data, sweeps over one method registry, summaries, plots."""
 
-from .comparison import BUDGET_METHODS, DEFAULT_METHODS, run_comparison, run_replicates
+from .comparison import BUDGET_METHODS, DEFAULT_METHODS, run_comparison, run_family_holdout, run_replicates
 from .data import published_example, superpopulation, synthetic_problem
 from .io import load_weights, read_targets, save_weights
 from .methods import METHODS, Method, method_label
+from .nation import NATION_FAMILIES, NationBenchmark, nation
 from .plotting import plot_fit, plot_frontier, plot_runtime, plot_train_test
 from .realdata import REGIONS_CPS, cps1988_benchmark, cps1988_population
 from .summary import pareto_front, runtime_table, summarize
@@ -14,6 +15,7 @@ from .sweeps import (
     PUBLISHED_L1_LAMBDAS,
     CalibrationTask,
     dense_reference,
+    family_holdout_tasks,
     hard_concrete_grid,
     sweep_budget_hard_concrete,
     sweep_budget_l1,
@@ -25,8 +27,9 @@ from .sweeps import (
 
 __all__ = ["BUDGET_METHODS", "COLUMNS", "CalibrationTask", "DEFAULT_METHODS", "METHODS", "Method", "PARAM_COLUMNS",
            "PUBLISHED_L0_LAMBDAS", "PUBLISHED_L1_LAMBDAS", "REGIONS_CPS", "cps1988_benchmark", "cps1988_population",
-           "dense_reference", "hard_concrete_grid", "load_weights", "method_label", "pareto_front", "plot_fit",
+           "dense_reference", "family_holdout_tasks", "hard_concrete_grid", "load_weights", "method_label",
+           "pareto_front", "plot_fit",
            "plot_frontier", "plot_runtime", "plot_train_test", "published_example", "read_targets", "run_comparison",
-           "run_replicates", "runtime_table", "save_weights", "summarize", "superpopulation",
+           "run_replicates", "run_family_holdout", "runtime_table", "save_weights", "summarize", "superpopulation",
            "sweep_budget_hard_concrete", "sweep_budget_l1", "sweep_budget_sampler", "sweep_hard_concrete",
-           "sweep_l1", "sweep_subsample", "synthetic_problem"]
+           "sweep_l1", "sweep_subsample", "synthetic_problem", "nation", "NationBenchmark", "NATION_FAMILIES"]

@@ -8,9 +8,17 @@ import pandas as pd
 from ..problem.nnlasso import alpha_grid
 from ..problem.system import margin_cells
 from .methods import METHODS
-from .sweeps import COLUMNS, PUBLISHED_L0_LAMBDAS, PUBLISHED_L1_LAMBDAS, CalibrationTask, check_grid, check_seeds
+from .sweeps import (
+    COLUMNS,
+    PUBLISHED_L0_LAMBDAS,
+    PUBLISHED_L1_LAMBDAS,
+    CalibrationTask,
+    check_grid,
+    check_seeds,
+    family_holdout_tasks,
+)
 
-__all__ = ["DEFAULT_METHODS", "BUDGET_METHODS", "run_comparison", "run_replicates"]
+__all__ = ["DEFAULT_METHODS", "BUDGET_METHODS", "run_comparison", "run_replicates", "run_family_holdout"]
 
 DEFAULT_METHODS = tuple(name for name, m in METHODS.items() if not m.budgeted)
 """Every method swept over its own grid."""
@@ -142,4 +150,32 @@ def run_replicates(sample, replicates, **comparison_kw):
         res = run_comparison(*sample(seed=r), **comparison_kw)
         res["replicate"] = r
         parts.append(res)
+    return pd.concat(parts, ignore_index=True)
+
+
+def run_family_holdout(problem, families=None, **comparison_kw):
+    """:func:`run_comparison` once per held-out family (leave-one-family-out), concatenated.
+
+    Parameters
+    ----------
+    problem : CalibrationProblem
+        Every target, prepared (:func:`reweightkit.prepare_matrix` with ``families=``,
+        or :func:`reweightkit.prepare`, whose families are the data columns).
+    families : list, optional
+        The families to hold out one at a time (default: every family).
+    **comparison_kw
+        Passed to :func:`run_comparison` (methods, grids, seeds, epochs, budgets, ...).
+
+    Returns
+    -------
+    DataFrame
+        Every fit, with a ``holdout`` column naming the family its test scores are on.
+    """
+    parts = []
+    for fam, task in family_holdout_tasks(problem, families):
+        res = run_comparison(task, **comparison_kw)
+        res["holdout"] = fam
+        parts.append(res)
+    if not parts:
+        raise ValueError("families is empty: name at least one family to hold out")
     return pd.concat(parts, ignore_index=True)

@@ -11,7 +11,9 @@ from .sweeps import PARAM_COLUMNS
 __all__ = ["summarize", "pareto_front", "runtime_table"]
 
 _SCORES = ["n_active", "train_error", "test_error", "train_max_error", "test_max_error", "train_median_error",
-           "test_median_error", "kish_ess", "design_effect", "max_weight", "g_min", "g_max", "seconds"]
+           "test_median_error", "train_capped_error", "test_capped_error", "train_within_5pct", "test_within_5pct",
+           "train_uncovered_small", "test_uncovered_small", "kish_ess", "design_effect", "max_weight", "g_min", "g_max",
+           "seconds"]
 _OPTIMAL_SET = ["test_error_min", "test_error_max", "vertex_n_active", "vertex_test_error"]
 
 

@@ -26,7 +26,7 @@ from ..estimators.sampling import BalancedSampleCalibrator, CalibrateThenReduceC
 from ..exceptions import RakeWarning
 from ..problem.nnlasso import lambda_max
 from ..problem.scoring import ACTIVE_TOL, Scorer
-from ..problem.system import CalibrationProblem, CalibrationSystem, build_system, prepare
+from ..problem.system import CalibrationProblem, CalibrationSystem, build_system, prepare, prepare_matrix, prepare_system
 from ..solvers.budget import hard_concrete_for_budgets, l1_for_budget
 from ..solvers.calibration import calibrate_support
 from ..solvers.hardconcrete import settled, train_hard_concrete
@@ -39,6 +39,7 @@ __all__ = [
     "PARAM_COLUMNS",
     "COLUMNS",
     "CalibrationTask",
+    "family_holdout_tasks",
     "l1_path_fits",
     "sweep_l1",
     "hard_concrete_grid",
@@ -57,8 +58,9 @@ PUBLISHED_L0_LAMBDAS = [1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e
 PARAM_COLUMNS = ["alpha", "lambda", "lambda_l0", "n_records"]
 """The grid-parameter columns: each holds one parameter, NaN for methods without it."""
 COLUMNS = ["method", "grid", "seed", *PARAM_COLUMNS, "n_active", "train_error", "test_error", "train_max_error",
-           "test_max_error", "train_median_error", "test_median_error", "total_weight", "kish_ess", "design_effect",
-           "max_weight", "g_min", "g_max", "exact", "seconds", "converged"]
+           "test_max_error", "train_median_error", "test_median_error", "train_capped_error", "test_capped_error",
+           "train_within_5pct", "test_within_5pct", "train_uncovered_small", "test_uncovered_small", "total_weight",
+           "kish_ess", "design_effect", "max_weight", "g_min", "g_max", "exact", "seconds", "converged"]
 """The columns of every sweep's result, in order."""
 
 
@@ -110,6 +112,86 @@ class CalibrationTask:
         """
         test = build_system(df, test_marginal, test_continuous) if (test_marginal or test_continuous) else None
         return cls(prepare(df, train_marginal, train_continuous, weight_col), test)
+
+    @classmethod
+    def from_problem(cls, problem, holdout=None):
+        """Hold out whole target families of a prepared problem: fit the others, score on them.
+
+        Targets nest within families (district counts sum to state counts), so a random
+        split of target rows leaks; holding out whole families does not.  The train
+        problem is re-prepared from the remaining rows only (its start point included),
+        so no held-out target reaches a fit.
+
+        Parameters
+        ----------
+        problem : CalibrationProblem
+            Every target (:func:`reweightkit.prepare` or :func:`reweightkit.prepare_matrix`).
+        holdout : family label or list of them, optional
+            The families held out (``problem.system.families``); none when omitted.
+
+        Returns
+        -------
+        CalibrationTask
+        """
+        if not isinstance(problem, CalibrationProblem):
+            raise TypeError(f"problem must be a CalibrationProblem (see rk.prepare_matrix), got {type(problem).__name__}")
+        if holdout is None or (not isinstance(holdout, str) and len(list(holdout)) == 0):
+            return cls(problem, None)
+        mask = problem.system.family_rows(holdout)
+        if mask.all():
+            raise ValueError("holdout names every target family: nothing would be left to fit")
+        train = prepare_system(problem.system.subset(~mask), problem.d, problem.index)
+        return cls(train, problem.system.subset(mask))
+
+    @classmethod
+    def from_matrix(cls, A, b, design_weights=None, *, names=None, families=None, holdout=None, index=None):
+        """A task from a targets x records matrix: fit every family but ``holdout``, score on ``holdout``.
+
+        Parameters
+        ----------
+        A : scipy.sparse matrix, shape (m, n)
+            Targets x records (never densified).
+        b : array-like, shape (m,)
+            Targets.
+        design_weights : array-like, shape (n,), optional
+            Ones when omitted.
+        names, families : list, optional
+            Target names and family labels (see :func:`reweightkit.prepare_matrix`).
+        holdout : family label or list of them, optional
+            Families held out for scoring.
+        index : pandas.Index, optional
+            Record labels.
+
+        Returns
+        -------
+        CalibrationTask
+        """
+        full = prepare_matrix(A, b, design_weights, names=names, families=families, index=index)
+        return cls.from_problem(full, holdout)
+
+
+def family_holdout_tasks(problem, families=None):
+    """One task per family, each holding that family out (leave-one-family-out).
+
+    Parameters
+    ----------
+    problem : CalibrationProblem
+        Every target, prepared.
+    families : list, optional
+        The families to hold out one at a time (default: every family, in order of appearance).
+
+    Yields
+    ------
+    family : object
+        The held-out family.
+    task : CalibrationTask
+        Train on the other families, score on this one.
+    """
+    if not isinstance(problem, CalibrationProblem):
+        raise TypeError(f"problem must be a CalibrationProblem (see rk.prepare_matrix), got {type(problem).__name__}")
+    fams = problem.system.families if problem.system.families is not None else problem.system.names
+    for fam in (list(dict.fromkeys(fams)) if families is None else list(families)):
+        yield fam, CalibrationTask.from_problem(problem, [fam])
 
 
 def _check_task(task):

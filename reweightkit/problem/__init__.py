@@ -38,6 +38,7 @@ from .system import (
                       margin_cells,
                       prepare,
                       prepare_matrix,
+                      prepare_system,
                       scaled_start,
 )
 
@@ -46,4 +47,4 @@ __all__ = ["ACTIVE_TOL", "BETA", "CalibrationProblem", "CalibrationSystem", "GAM
            "dual_value", "duality_gap", "evaluate", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one",
            "gate_prob_zero", "kish_ess", "kkt_residual", "lambda_max", "lipschitz_constant", "margin_cells",
            "max_relative_error", "mean_relative_error", "n_active", "objective", "prepare", "prepare_matrix",
-           "relative_errors", "sample_gates", "scaled_start", "target_errors", "target_table", "weight_summary"]
+           "prepare_system", "relative_errors", "sample_gates", "scaled_start", "target_errors", "target_table", "weight_summary"]

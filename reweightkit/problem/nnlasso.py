@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+import scipy.sparse.linalg
 
 __all__ = [
     "GAP_FLOOR",
@@ -120,28 +121,40 @@ def lambda_max(At_rec: sp.csr_matrix, b_t: np.ndarray) -> float:
     return float(max(0.0, np.max(At_rec @ b_t)))
 
 
-def lipschitz_constant(At_rec: sp.csr_matrix, exact_up_to: int = 3000) -> float:
+def lipschitz_constant(At_rec: sp.csr_matrix, exact_up_to: int = 500) -> float:
     """Largest eigenvalue of ``A~ A~'`` (m x m): the Lipschitz constant of the data term's gradient.
 
     Parameters
     ----------
     At_rec : sparse matrix, shape (n, m)
         ``A_tilde'`` record-major.
-    exact_up_to : int, default 3000
-        Exact (dense symmetric eigensolver) when ``m <= exact_up_to``; above
-        that, the Gershgorin bound ``max_i sum_k |G_ik|``, which is never below it.
+    exact_up_to : int, default 500
+        Exact (dense symmetric eigensolver on the m x m Gram) when ``m <= exact_up_to``;
+        above that, Lanczos (ARPACK) on the operator ``v -> A~ (A~' v)`` in memory
+        O(nnz), converged to 1e-10 and enlarged by 0.1 % so that it stays an upper bound
+        (FISTA's steps are safe only below ``1 / L``); the Gershgorin bound of the Gram's
+        rows if Lanczos does not converge.
 
     Returns
     -------
     float
         The constant (or its upper bound).
     """
-    G = (At_rec.T @ At_rec).tocsr()
-    m = G.shape[0]
+    n, m = At_rec.shape
     if m <= exact_up_to:
-        ev = scipy.linalg.eigvalsh(G.toarray(), subset_by_index=[m - 1, m - 1])
+        G = (At_rec.T @ At_rec).toarray()
+        ev = scipy.linalg.eigvalsh(G, subset_by_index=[m - 1, m - 1])
         return float(ev[-1]) * (1 + 1e-12) + 1e-300
-    return float(np.max(np.asarray(abs(G).sum(axis=1)).ravel()))
+    At = sp.csr_matrix(At_rec)
+    A = At.T.tocsr()
+    op = scipy.sparse.linalg.LinearOperator((m, m), matvec=lambda v: A @ (At @ v), dtype=float)
+    try:
+        ev = scipy.sparse.linalg.eigsh(op, k=1, which="LA", tol=1e-10, maxiter=10 * m,
+                                       v0=np.ones(m) / np.sqrt(m), return_eigenvectors=False)
+        return float(ev[0]) * 1.001 + 1e-300
+    except scipy.sparse.linalg.ArpackNoConvergence:  # pragma: no cover - Lanczos converges for PSD operators
+        G = (At.T @ At).tocsr()
+        return float(np.max(np.asarray(abs(G).sum(axis=1)).ravel()))
 
 
 def objective(At_rec, b_t, w, lam) -> float:
@@ -166,7 +179,7 @@ def objective(At_rec, b_t, w, lam) -> float:
     return float(0.5 * r @ r + lam * w.sum())
 
 
-def dual_value(r, g_r, b_t, lam, upper=None) -> float:
+def dual_value(r, g_r, b_t, lam, upper=None, lower=None) -> float:
     """``D(s r)`` for the best feasible scaling ``s`` of residual ``r``.
 
     Parameters
@@ -180,9 +193,12 @@ def dual_value(r, g_r, b_t, lam, upper=None) -> float:
     lam : float
         Penalty.
     upper : ndarray, shape (n,), optional
-        Upper bounds on ``w`` (the box ``0 <= w <= upper``).  The dual then has no
+        Upper bounds on ``w`` (the box ``lower <= w <= upper``).  The dual then has no
         constraint: ``D(u) = b~'u - |u|^2/2 - sum_j upper_j max(0, (A~'u)_j - lam)``
         is a lower bound for every ``u``, and the best of the scalings ``s`` below is used.
+    lower : ndarray, shape (n,), optional
+        Lower bounds (default 0, finite): the box's other side adds
+        ``- sum_j lower_j min(0, (A~'u)_j - lam)`` to the dual.
 
     Returns
     -------
@@ -190,21 +206,30 @@ def dual_value(r, g_r, b_t, lam, upper=None) -> float:
         A lower bound on the optimum ``P*``.
     """
     rr = float(r @ r)
-    if rr == 0.0:
-        return 0.0  # u = 0 is always dual feasible
+    if rr == 0.0:  # u = 0: (A~'u)_j - lam = -lam <= 0 for every j
+        return 0.0 if lower is None else lam * float(np.sum(lower))
     br = float(b_t @ r)
     s_free = max(0.0, br / rr)
     gmax = float(np.max(g_r))
     s = min(s_free, lam / gmax) if gmax > 0 else s_free  # no penalty term: feasible without a box
-    best = s * br - 0.5 * s * s * rr
-    if upper is not None:
-        for t in (s_free, 1.0):  # the unscaled residual is the dual optimum at the primal optimum
-            val = t * br - 0.5 * t * t * rr - float(upper @ np.maximum(0.0, t * g_r - lam))
-            best = max(best, val)
+    if lower is None:
+        best = s * br - 0.5 * s * s * rr
+        if upper is not None:
+            for t in (s_free, 1.0):  # the unscaled residual is the dual optimum at the primal optimum
+                val = t * br - 0.5 * t * t * rr - float(upper @ np.maximum(0.0, t * g_r - lam))
+                best = max(best, val)
+        return best
+    best = -np.inf
+    for t in ((s,) if upper is None else (s, s_free, 1.0)):
+        pos = t * g_r - lam
+        up = 0.0 if upper is None else float(upper @ np.maximum(0.0, pos))
+        if upper is None and np.any(pos > 0):
+            continue
+        best = max(best, t * br - 0.5 * t * t * rr - up - float(lower @ np.minimum(0.0, pos)))
     return best
 
 
-def duality_gap(At_rec, b_t, w, lam, upper=None) -> tuple[float, float]:
+def duality_gap(At_rec, b_t, w, lam, upper=None, lower=None) -> tuple[float, float]:
     """The certificate at ``w``: absolute and relative duality gap.
 
     Parameters
@@ -219,6 +244,8 @@ def duality_gap(At_rec, b_t, w, lam, upper=None) -> tuple[float, float]:
         Penalty.
     upper : ndarray, shape (n,), optional
         Upper bounds on ``w`` (see :func:`dual_value`).
+    lower : ndarray, shape (n,), optional
+        Lower bounds on ``w`` (default 0; see :func:`dual_value`).
 
     Returns
     -------
@@ -229,7 +256,7 @@ def duality_gap(At_rec, b_t, w, lam, upper=None) -> tuple[float, float]:
     """
     r = b_t - At_rec.T @ w
     p = float(0.5 * r @ r + lam * w.sum())
-    gap = max(0.0, p - dual_value(r, At_rec @ r, b_t, lam, upper))
+    gap = max(0.0, p - dual_value(r, At_rec @ r, b_t, lam, upper, lower))
     return gap, gap / max(p, GAP_FLOOR * 0.5 * float(b_t @ b_t))
 
 

@@ -21,6 +21,7 @@ from .system import CalibrationSystem, build_system
 
 __all__ = [
     "ACTIVE_TOL",
+    "SMALL_SHARE",
     "Scorer",
     "relative_errors",
     "target_table",
@@ -35,6 +36,18 @@ __all__ = [
 
 ACTIVE_TOL = 1e-9
 """A record is active when its weight is ``> ACTIVE_TOL``."""
+SMALL_SHARE = 0.1
+"""The rare-subpopulation metric looks at this share of the targets, the smallest by value."""
+
+
+def _small_cells(system, share):
+    """Which records contribute to each of the ``share`` smallest targets: a 0/1 CSR, (k, n)."""
+    m = system.n_targets
+    k = max(1, int(np.ceil(share * m)))
+    rows = np.argsort(np.abs(system.b), kind="stable")[:k]
+    pattern = system.A[rows].tocsr(copy=True)
+    pattern.data = (pattern.data != 0).astype(float)
+    return pattern
 
 
 def _weights(n, w) -> np.ndarray:
@@ -164,17 +177,26 @@ class Scorer:
     base : ndarray, shape (n,), optional
         The weights ``g = w / base`` is measured against (a problem's start point
         ``w0``); ``g_min``/``g_max`` are NaN without it.
+    small_share : float, default SMALL_SHARE (0.1)
+        The rare-subpopulation check looks at this share of each system's targets, the
+        smallest by value (at least one target).
 
     """
 
-    def __init__(self, train: CalibrationSystem, test: CalibrationSystem | None = None, base=None):
+    def __init__(self, train: CalibrationSystem, test: CalibrationSystem | None = None, base=None,
+                 small_share=SMALL_SHARE):
         for name, s in (("train", train), ("test", test)):
             if s is not None and not isinstance(s, CalibrationSystem):
                 raise TypeError(f"{name} must be a CalibrationSystem (see rk.build_system), got {type(s).__name__}")
         if test is not None and test.n_records != train.n_records:
             raise ValueError(f"train has {train.n_records} records but test has {test.n_records}")
+        if not (isinstance(small_share, (int, float)) and 0 < small_share <= 1):
+            raise ValueError(f"small_share must be in (0, 1], got {small_share!r}")
         self.train, self.test = train, test
         self.base = None if base is None else np.asarray(base, dtype=float)
+        self.small_share = float(small_share)
+        self._small = {name: _small_cells(s, small_share) for name, s in (("train", train), ("test", test))
+                       if s is not None}
 
     def score(self, w, **fields) -> dict:
         """One row of scores for ``w``, with ``fields`` added.
@@ -191,9 +213,14 @@ class Scorer:
         dict
             ``n_active``, ``train_error`` / ``test_error`` (mean absolute relative
             error), ``train_max_error`` / ``test_max_error``, ``train_median_error`` /
-            ``test_median_error``, ``total_weight``, ``kish_ess``, ``design_effect``
-            (``n_active / kish_ess``), ``max_weight``, ``g_min``/``g_max`` (over active
-            records, against ``base``) and ``exact`` (every train target met to 1e-8).
+            ``test_median_error``, ``train_capped_error`` / ``test_capped_error`` (mean of
+            ``min(|e|, 1)``, the field's capped loss), ``train_within_5pct`` /
+            ``test_within_5pct`` (share of targets within 5 %), ``train_uncovered_small`` /
+            ``test_uncovered_small`` (share of the ``small_share`` smallest targets that no
+            active record contributes to: rare subpopulations dropped to zero),
+            ``total_weight``, ``kish_ess``, ``design_effect`` (``n_active / kish_ess``),
+            ``max_weight``, ``g_min``/``g_max`` (over active records, against ``base``) and
+            ``exact`` (every train target met to 1e-8).
         """
         w = _weights(self.train.n_records, w)
         tr = np.abs(relative_errors(self.train, w))
@@ -202,6 +229,12 @@ class Scorer:
                "train_max_error": float(tr.max()), "test_max_error": float(te.max()),
                "total_weight": float(w.sum()), "kish_ess": kish_ess(w),
                "train_median_error": float(np.median(tr)), "test_median_error": float(np.median(te))}
+        keep = (w > ACTIVE_TOL).astype(float)
+        for name, e in (("train", tr), ("test", te)):
+            small = self._small.get(name)
+            row[f"{name}_capped_error"] = float(np.minimum(e, 1.0).mean()) if small is not None else float("nan")
+            row[f"{name}_within_5pct"] = float((e <= 0.05).mean()) if small is not None else float("nan")
+            row[f"{name}_uncovered_small"] = float(((small @ keep) == 0).mean()) if small is not None else float("nan")
         active = w > ACTIVE_TOL
         if self.base is not None:
             active &= self.base > 0

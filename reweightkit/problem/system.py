@@ -28,7 +28,8 @@ import scipy.sparse as sp
 from ..exceptions import PartialMarginWarning
 
 __all__ = ["CalibrationSystem", "CalibrationProblem", "ScaledProblem", "build_system", "design_weights", "prepare",
-           "as_problem", "scaled_start", "margin_cells", "unreachable_targets", "prepare_matrix"]
+           "as_problem", "scaled_start", "margin_cells", "unreachable_targets", "prepare_matrix",
+           "prepare_system"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,56 @@ class CalibrationSystem:
             ``sign(b)``.
         """
         return self.relative(), np.sign(self.b)
+
+    def subset(self, rows) -> CalibrationSystem:
+        """The system of some of the targets (same records).
+
+        Parameters
+        ----------
+        rows : array-like of int or bool, length m when bool
+            Which targets to keep, in order.
+
+        Returns
+        -------
+        CalibrationSystem
+        """
+        idx = np.arange(self.n_targets)[np.asarray(rows)] if np.asarray(rows).dtype == bool else \
+            np.asarray(rows, dtype=int)
+
+        def pick(values):
+            return None if values is None else [values[i] for i in idx]
+
+        return CalibrationSystem(A=self.A[idx].tocsr(), b=self.b[idx].copy(), names=pick(self.names),
+                                 kinds=pick(self.kinds), families=pick(self.families),
+                                 categories=pick(self.categories))
+
+    def family_rows(self, families) -> np.ndarray:
+        """Mask of the targets in ``families``, each of which must exist.
+
+        Parameters
+        ----------
+        families : iterable
+            Family labels (:attr:`families`).
+
+        Returns
+        -------
+        ndarray of bool, shape (m,)
+
+        Raises
+        ------
+        ValueError
+            Naming a family the system does not have.
+        """
+        fams = self.families if self.families is not None else list(self.names)
+        wanted = list(families) if not isinstance(families, str) else [families]
+        have = set(fams)
+        missing = [f for f in wanted if f not in have]
+        if missing:
+            shown = sorted(map(str, have))
+            raise ValueError(f"no target family {missing[0]!r}; the families are {shown[:20]}"
+                             + (f" and {len(shown) - 20} more" if len(shown) > 20 else ""))
+        wanted = set(wanted)
+        return np.array([f in wanted for f in fams], dtype=bool)
 
     def estimates(self, w) -> np.ndarray:
         """Weighted totals ``A w`` of a weight vector.
@@ -409,6 +460,31 @@ def prepare(df, marginal_targets=None, continuous_targets=None, weight_col="weig
     d = design_weights(df, weight_col)
     _warn_partial_margins(df, system)
     return _scaled_problem(system, d, df.index)
+
+
+def prepare_system(system: CalibrationSystem, design_weights, index=None) -> CalibrationProblem:
+    """The prepared problem of a built system (e.g. some of another system's targets, :meth:`CalibrationSystem.subset`).
+
+    Parameters
+    ----------
+    system : CalibrationSystem
+        The targets.
+    design_weights : array-like, shape (n,)
+        Finite, >= 0, not all zero.
+    index : pandas.Index, optional
+        The records' labels.
+
+    Returns
+    -------
+    CalibrationProblem
+    """
+    if not isinstance(system, CalibrationSystem):
+        raise TypeError(f"system must be a CalibrationSystem, got {type(system).__name__}")
+    d = np.asarray(design_weights, dtype=float)
+    if d.shape != (system.n_records,):
+        raise ValueError(f"design_weights must have one weight per record: shape ({system.n_records},), got {d.shape}")
+    _checked_design_weights(d, "design_weights")
+    return _scaled_problem(system, d, None if index is None else pd.Index(index))
 
 
 def _scaled_problem(system, d, index) -> CalibrationProblem:

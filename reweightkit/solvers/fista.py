@@ -18,7 +18,7 @@ __all__ = ["fista"]
 
 
 def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shrink=0.9,
-          callback=None, restart=True, upper=None) -> L1Solution:
+          callback=None, restart=True, upper=None, lower=None) -> L1Solution:
     """FISTA with backtracking and gradient-based adaptive restart, stopped on the duality gap.
 
     Parameters
@@ -56,6 +56,9 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
         Upper bounds on ``w`` (the box ``0 <= w <= upper``): the prox becomes a clip
         to the box and the certificate uses the box's dual
         (:func:`reweightkit.problem.nnlasso.dual_value`).
+    lower : ndarray, shape (n,), optional
+        Finite lower bounds (default 0): the box ``lower <= w <= upper``, with the box's
+        dual in the certificate (the bounded least squares of a refit, ``lam = 0``).
 
     Returns
     -------
@@ -76,8 +79,12 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
     if L is None:
         L = lipschitz_constant(At_rec)
     floor = GAP_FLOOR * 0.5 * float(b_t @ b_t)
-    def project(v):  # onto w >= 0, or onto the box 0 <= w <= upper
-        return np.maximum(v, 0.0) if upper is None else np.clip(v, 0.0, upper)
+    lo = 0.0 if lower is None else np.asarray(lower, dtype=float)
+    if lower is not None and not np.all(np.isfinite(lo)):
+        raise ValueError("lower bounds must be finite")
+
+    def project(v):  # onto w >= lower (0 by default), or onto the box lower <= w <= upper
+        return np.maximum(v, lo) if upper is None else np.clip(v, lo, upper)
 
     x = project(np.asarray(w0, dtype=float))
     z_x = At_rec.T @ x
@@ -90,13 +97,13 @@ def fista(At_rec, b_t, lam, w0, L=None, tol=1e-8, max_iter=20000, warn=True, shr
     while True:
         r_y = b_t - z_y
         g_r = At_rec @ r_y  # = -(gradient of the data term at y)
-        gap = max(0.0, p_x - dual_value(r_y, g_r, b_t, lam, upper))
+        gap = max(0.0, p_x - dual_value(r_y, g_r, b_t, lam, upper, lower))
         rel = gap / max(p_x, floor)
         if rel <= tol and y is not x:
             # confirm with the dual point of the returned iterate itself, so that the
             # certificate can be recomputed from the weights alone (duality_gap(x))
             r_x = b_t - z_x
-            gap = max(0.0, p_x - dual_value(r_x, At_rec @ r_x, b_t, lam, upper))
+            gap = max(0.0, p_x - dual_value(r_x, At_rec @ r_x, b_t, lam, upper, lower))
             rel = gap / max(p_x, floor)
         if callback is not None:
             callback(it, p_x, rel, restarted)

@@ -13,7 +13,7 @@ from .active_set import DenseSystem, active_set
 from .fista import fista
 from .ipm import Gram, ipm
 
-__all__ = ["nn_lasso_path", "relaxed_refit"]
+__all__ = ["nn_lasso_path", "relaxed_refit", "choose_solver", "IPM_MAX_TARGETS"]
 
 
 def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
@@ -65,6 +65,39 @@ def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
     return w_full, sol
 
 
+IPM_MAX_TARGETS = 5000
+"""Above this many targets the interior point's m x m matrix (8 m^2 bytes: 200 MB at 5,000, 7.2 GB at
+30,000, factored every iteration) is out of reach: ``solver="ipm"`` is refused and ``"auto"`` picks FISTA."""
+
+
+def choose_solver(At_rec, solver):
+    """The solver to run: ``solver`` checked, or for ``"auto"`` the interior point up to ``IPM_MAX_TARGETS``
+    targets and FISTA above.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A~'`` record-major.
+    solver : {"auto", "fista", "ipm", "active-set"}
+        The request.
+
+    Returns
+    -------
+    str
+        ``"fista"``, ``"ipm"`` or ``"active-set"``.
+    """
+    if solver not in ("auto", "fista", "ipm", "active-set"):
+        raise ValueError(f"solver must be 'auto', 'fista', 'ipm' or 'active-set', got {solver!r}")
+    m = At_rec.shape[1]
+    if solver == "auto":
+        return "ipm" if m <= IPM_MAX_TARGETS else "fista"
+    if solver == "ipm" and m > IPM_MAX_TARGETS:
+        raise ValueError(f"solver='ipm' factors an m x m matrix every iteration; with m = {m:,} targets that is "
+                         f"{8 * m * m / 1e9:.1f} GB (the limit is IPM_MAX_TARGETS = {IPM_MAX_TARGETS:,}): use "
+                         "solver='fista' (memory proportional to nnz(A)) or solver='auto'")
+    return solver
+
+
 def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, tol=1e-8,
                   max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="fista", upper=None) -> dict:
     """Certified solutions along a grid of ``lam``, strong to weak, warm-started.
@@ -99,7 +132,8 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
         Warn (:class:`~reweightkit.exceptions.ConvergenceWarning`) when a fit is not certified.
     upper : ndarray, shape (n,), optional
         Upper bounds on ``w`` (FISTA only): the box ``0 <= w <= upper``, certified by its dual.
-    solver : {"fista", "ipm", "active-set"}
+    solver : {"fista", "ipm", "active-set", "auto"}
+        ``"auto"``: ``"ipm"`` up to ``IPM_MAX_TARGETS`` (5,000) targets, ``"fista"`` above.
         ``"fista"`` (default), the interior-point method of
         :mod:`reweightkit.solvers.ipm` (m x m Newton systems; with ``warm_start`` each lambda
         starts from the previous solution pushed back into the interior, which
@@ -113,8 +147,7 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
     dict
         ``lambda_max``, ``L`` and ``solutions`` (list of :class:`L1Solution`, in grid order).
     """
-    if solver not in ("fista", "ipm", "active-set"):
-        raise ValueError(f"solver must be 'fista', 'ipm' or 'active-set', got {solver!r}")
+    solver = choose_solver(At_rec, solver)
     if upper is not None and solver != "fista":
         raise ValueError("upper bounds on the weights (bounds=) are supported by solver='fista' only")
     n = At_rec.shape[0]

@@ -1,0 +1,179 @@
+"""The national benchmark, family holdout and the tail metrics (issue #19)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import reweightkit as rk
+from reweightkit.experiment.nation import AGE_GROUPS, NATION_FAMILIES
+
+
+@pytest.fixture(scope="module")
+def small():
+    return rk.nation(0.01, seed=3, population=True)
+
+
+def test_targets_are_the_populations_totals_exactly(small):
+    """Recompute several families from the population with pandas and compare by target name."""
+    hh, persons = small.population["households"], small.population["persons"]
+    b = pd.Series(small.b, index=small.names)
+    per_state = int(hh["district"].max() + 1) // int(hh["state"].max() + 1)
+
+    def dist(d):
+        return f"s{d // per_state:02d}/d{d % per_state:02d}"
+
+    tax = hh.groupby("state")["state_tax"].sum()
+    for s, v in tax.items():
+        assert b[f"state_tax:s{s:02d}"] == pytest.approx(v, rel=1e-12)
+    snap = hh[hh["snap"]].groupby("district").size()
+    for d, v in snap.items():
+        assert b[f"district_snap:{dist(d)}"] == v
+    p = persons.assign(district=hh["district"].to_numpy()[persons["household"]])
+    cells = p.groupby(["district", "age", "sex"]).size()
+    checked = 0
+    for (d, a, s), v in cells.items():
+        name = f"district_age_sex:{dist(d)}/{AGE_GROUPS[a]}/{'FM'[s]}"
+        if name in b.index:  # cells with no surveyed person are left out
+            assert b[name] == v
+            checked += 1
+    assert checked > 0.9 * len(cells)
+    assert b["national_households:total"] == len(hh) and b["national_persons:total"] == len(persons)
+    assert b["national_income:total"] == pytest.approx(hh["income"].sum(), rel=1e-12)
+
+
+def test_families_partition_the_targets_and_everything_is_sparse(small):
+    assert sp.issparse(small.A) and small.A.shape == (len(small.b), len(small.design_weights))
+    assert len(small.families) == len(small.names) == len(set(small.names)) == small.A.shape[0]
+    assert set(small.families) == set(NATION_FAMILIES) and len(NATION_FAMILIES) >= 8
+    rows = [np.flatnonzero(np.array(small.families) == f) for f in NATION_FAMILIES]
+    assert sum(r.size for r in rows) == small.A.shape[0]  # every target in exactly one family
+    assert np.all(small.b > 0) and np.all(np.diff(small.A.indptr) > 0)  # no zero or unreachable target
+    assert small.family_sizes().sum() == small.A.shape[0]
+
+
+def test_same_seed_same_benchmark_other_seed_differs():
+    a, b, c = rk.nation(0.005, seed=1), rk.nation(0.005, seed=1), rk.nation(0.005, seed=2)
+    assert a.names == b.names and np.array_equal(a.b, b.b) and np.array_equal(a.design_weights, b.design_weights)
+    assert (a.A != b.A).nnz == 0
+    assert not (a.b.shape == c.b.shape and np.array_equal(a.b, c.b))
+
+
+def test_sizes_grow_with_scale():
+    s1, s2 = rk.nation(0.005, seed=0), rk.nation(0.02, seed=0)
+    assert s2.A.shape[1] > 3 * s1.A.shape[1] and s2.A.shape[0] > 1.5 * s1.A.shape[0]
+    assert abs(s2.A.shape[1] - 6000) < 600  # about 300,000 * scale respondents
+
+
+@pytest.mark.parametrize("scale", [0, -1, float("nan"), "big", True, 1e-5])
+def test_bad_scale_is_named(scale):
+    with pytest.raises(ValueError, match="scale"):
+        rk.nation(scale)
+
+
+def test_calibrating_to_counts_predicts_held_out_families_better_than_design_weights():
+    """Dense raking to the count families (district age x sex, household size, state income brackets) beats the
+    design weights (scaled to the targets, the kit's start point) on held-out state Medicaid and tax totals:
+    the benchmark can tell a calibration from none."""
+    nb = rk.nation(0.02, seed=5)
+    full = nb.problem()
+    counts = ["district_age_sex", "district_household_size", "state_income_bracket_count", "national_households"]
+    held = ["state_medicaid_persons", "state_tax", "state_snap"]
+    keep = full.system.family_rows(counts + held)
+    sub = rk.prepare_system(full.system.subset(keep), nb.design_weights)
+    task = rk.CalibrationTask.from_problem(sub, held)
+    assert set(task.problem.system.families) == set(counts)
+    with warnings.catch_warnings():
+        # the survey cannot meet every count exactly (measured: 0.14 % off at worst); raking says so
+        warnings.simplefilter("ignore", rk.RakeWarning)
+        raked = rk.RakeCalibrator().fit(task.problem)
+    assert raked.max_train_error_ < 0.01
+    base, cal = task.scorer.score(task.problem.w0), task.scorer.score(raked.weights_)
+    assert cal["test_error"] < 0.6 * base["test_error"]
+    assert cal["test_median_error"] < base["test_median_error"]
+
+
+def test_family_holdout_never_leaks_into_a_fit(monkeypatch):
+    nb = rk.nation(0.005, seed=0)
+    full = nb.problem()
+    seen = []
+    real = rk.RakeCalibrator._fit_problem
+
+    def spy(self, problem, previous):
+        seen.append(problem.system)
+        return real(self, problem, previous)
+
+    monkeypatch.setattr(rk.RakeCalibrator, "_fit_problem", spy)
+    held = ["state_snap", "district_snap"]
+    task = rk.CalibrationTask.from_matrix(nb.A, nb.b, nb.design_weights, names=nb.names, families=nb.families,
+                                          holdout=held)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rk.run_comparison(task, methods=["dense"])
+    assert len(res) == 1 and seen
+    for system in seen:
+        assert not set(system.families) & set(held)
+        assert not set(system.names) & set(task.test.names)
+        assert system.n_targets + task.test.n_targets == full.system.n_targets
+    assert set(task.test.families) == set(held)
+    # the train problem's start point is computed from the train targets alone
+    again = rk.prepare_system(full.system.subset(~full.system.family_rows(held)), nb.design_weights)
+    np.testing.assert_array_equal(task.problem.w0, again.w0)
+
+
+def test_leave_one_family_out_runs_every_family():
+    nb = rk.nation(0.005, seed=0)
+    full = nb.problem()
+    fams = ["state_tax", "state_snap"]
+    tasks = list(rk.family_holdout_tasks(full, fams))
+    assert [f for f, _ in tasks] == fams
+    assert all(set(t.test.families) == {f} for f, t in tasks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rk.run_family_holdout(full, fams, methods=["dense"])
+    assert list(res["holdout"]) == fams
+    with pytest.raises(ValueError, match="no target family 'nope'"):
+        rk.CalibrationTask.from_problem(full, ["nope"])
+    with pytest.raises(ValueError, match="nothing would be left"):
+        rk.CalibrationTask.from_problem(full, list(NATION_FAMILIES))
+    with pytest.raises(ValueError, match="families is empty"):
+        rk.run_family_holdout(full, [], methods=["dense"])
+
+
+def test_tail_metrics_on_a_hand_made_example():
+    # 4 targets over 4 records; the two smallest targets are 1 and 2 (10 % of 4 rounds up to 1 target: b = 1)
+    A = sp.csr_matrix(np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]))
+    train = rk.CalibrationSystem(A=A, b=np.array([1.0, 2.0, 10.0, 20.0]), names=list("abcd"), kinds=["matrix"] * 4)
+    test = train.subset([0, 1, 2, 3])
+    w = np.array([0.0, 2.08, 13.0, 1.0])  # errors: -100 %, +4 %, +40 %, -19.6 %
+    row = rk.Scorer(train, test, small_share=0.25).score(w)
+    e = np.array([1.0, 0.04, 0.4, 0.196])
+    assert row["train_error"] == pytest.approx(e.mean())
+    assert row["train_capped_error"] == pytest.approx(np.minimum(e, 1).mean())
+    assert row["train_median_error"] == pytest.approx(np.median(e))
+    assert row["train_within_5pct"] == pytest.approx(0.25)  # only b
+    assert row["train_uncovered_small"] == 1.0  # the smallest target (a) has no kept record
+    row = rk.Scorer(train, test, small_share=0.5).score(w)
+    assert row["train_uncovered_small"] == 0.5  # a uncovered, b covered
+    big = np.array([0.0, 2.0, 100.0, 1.0])  # +900 % on c: the capped loss counts it as 100 %
+    row = rk.Scorer(train, None).score(big)
+    # errors -100 %, 0 %, +910 %, +415 %: capped at 100 % each
+    assert row["train_capped_error"] == pytest.approx(0.75)
+    assert np.isnan(row["test_capped_error"]) and np.isnan(row["test_uncovered_small"])
+    with pytest.raises(ValueError, match="small_share"):
+        rk.Scorer(train, None, small_share=0.0)
+
+
+def test_matrix_task_equals_dataframe_task_on_the_published_example(published):
+    df, tm, tc, hm = published
+    task = rk.CalibrationTask.from_targets(df, tm, tc, hm)
+    s = task.problem.system
+    via = rk.CalibrationTask.from_matrix(sp.vstack([s.A, task.test.A]).tocsr(), np.r_[s.b, task.test.b],
+                                         task.problem.d, names=s.names + task.test.names,
+                                         families=s.families + task.test.families, holdout=list(set(task.test.families)))
+    a = rk.SparseCalibrator(alpha=0.01).fit(task.problem)
+    b = rk.SparseCalibrator(alpha=0.01).fit(via.problem)
+    np.testing.assert_array_equal(a.weights_, b.weights_)
+    assert task.scorer.score(a.weights_)["test_error"] == via.scorer.score(b.weights_)["test_error"]
