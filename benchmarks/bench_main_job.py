@@ -22,13 +22,15 @@ def main():
         t0 = time.perf_counter()
         rk.train_with_l0_python(p.At_rec, p.b_t, p.w0, 1e-5, seed, epochs=2000)
         fits.append(time.perf_counter() - t0)
+    threads = rk.default_threads(5 * len(rk.PUBLISHED_L0_LAMBDAS) * p.n_records)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = rk.run_comparison(df, tm, tc, hm, seeds=range(5))
     t_main = time.perf_counter() - t0
     print(f"one l0-python fit: {fits[0]:.2f} s (first in the process), {fits[1]:.2f} s (warm)")
-    print(f"main job (published, every default method, 5 seeds, {len(res)} fits): {t_main:.2f} s")
+    print(f"main job (published, every default method, 5 seeds, {len(res)} fits): {t_main:.2f} s; "
+          f"Hard Concrete threads {threads}")
     print(f"ratio main job / l0-python fit: {t_main / fits[0]:.2f} (first), {t_main / fits[1]:.2f} (warm); goal <= 1.5")
     per = res.groupby("method")["seconds"].sum().sort_values(ascending=False)
     print("fit seconds by method (the rest is scoring and the optimal-set LPs):")

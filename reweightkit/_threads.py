@@ -142,8 +142,23 @@ def default_threads(work=None):
     return max(1, available_cpus() - others_running())
 
 
+def _own_running(task_dir="/proc/self/task"):
+    """Threads of this process that are running or runnable (state ``R``), this reader included."""
+    try:
+        tasks = os.listdir(task_dir)
+    except OSError:
+        return 1
+    count = 0
+    for t in tasks:
+        text = _read(os.path.join(task_dir, t, "stat"))
+        if text is not None and text.rsplit(")", 1)[-1].split()[:1] == ["R"]:
+            count += 1
+    return max(count, 1)
+
+
 def others_running(path="/proc/loadavg", reads=3):
-    """Runnable tasks of other processes right now (``/proc/loadavg``'s fourth field, less this reader).
+    """Runnable tasks of other processes right now (``/proc/loadavg``'s fourth field, less this process's
+    running threads: its own spinning thread pool is not contention).
 
     Parameters
     ----------
@@ -163,7 +178,7 @@ def others_running(path="/proc/loadavg", reads=3):
         if text is None:
             return 0
         try:
-            counts.append(int(text.split()[3].split("/")[0]) - 1)
+            counts.append(int(text.split()[3].split("/")[0]) - (_own_running() if path == "/proc/loadavg" else 1))
         except (IndexError, ValueError):
             return 0
         if i + 1 < reads:

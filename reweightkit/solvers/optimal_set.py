@@ -23,19 +23,24 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from ..problem.system import build_system
+from .simplex import Simplex
 
 __all__ = ["vertex_solution", "held_out_ranges", "optimal_set_ranges"]
 
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 _RETRIES = ({}, {"presolve": False})
 SMALL_LP_ROWS = 100
-"""Range LPs with at most this many equality rows run without presolve."""
+"""Range LPs with at most this many equality rows run without presolve, and by the dense simplex."""
+DENSE_LP_CAP = 5_000_000
+"""The dense simplex is used while rows x records is at most this (a 40 MB copy)."""
 
 
 def _linprog(c, first=None, **kw):
     """HiGHS at tight tolerances; the set is feasible by construction (it contains ``w``), so a
     reported infeasibility is numerical: retry at HiGHS's default tolerances, then without presolve."""
     r = linprog(c, options={**_HIGHS, **(first or {})}, **kw)
+    if r.status != 0 and first:  # the fast options failed (HiGHS without presolve can end "unknown"): as usual
+        r = linprog(c, options=_HIGHS, **kw)
     for opts in _RETRIES:
         if r.status != 2:
             break
@@ -110,7 +115,7 @@ def vertex_solution(At_rec, w, upper=None):
     return v
 
 
-def held_out_ranges(At_rec, test, w, max_sign_targets=4):
+def held_out_ranges(At_rec, test, w, max_sign_targets=4, simplex=True):
     """What the L1 optimal set through ``w`` allows for the held-out targets of ``test``.
 
     Parameters
@@ -124,6 +129,11 @@ def held_out_ranges(At_rec, test, w, max_sign_targets=4):
     max_sign_targets : int, default 4
         The largest held-out error over the set needs one LP per sign pattern:
         done only up to this many held-out targets (else NaN).
+    simplex : bool, default True
+        Solve the range LPs of sets with at most ``SMALL_LP_ROWS`` rows by the kit's dense
+        revised simplex (:mod:`reweightkit.solvers.simplex`: one phase 1 for all of them,
+        every answer certified primal and dual feasible, HiGHS when it is not); False: HiGHS
+        for all.
 
     Returns
     -------
@@ -143,13 +153,25 @@ def held_out_ranges(At_rec, test, w, max_sign_targets=4):
     lo, hi = np.empty(h), np.empty(h)
     # with few rows, HiGHS's presolve costs more than the solve (measured 2.6x on the published example)
     first = {"presolve": False} if E.shape[0] <= SMALL_LP_ROWS else None
+    dense = None
+    if simplex and E.shape[0] <= SMALL_LP_ROWS and E.shape[0] * n <= DENSE_LP_CAP:
+        dense = Simplex(E.toarray(), rhs)
+
+    def minimise(c):
+        """``(status, value)`` of min c'w over the set: the simplex's certified answer, else HiGHS's."""
+        got = dense.solve(c) if dense is not None else None
+        if got is not None:
+            return 0, got[1], ""
+        r = _linprog(c, first, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs")
+        return r.status, r.fun, r.message
+
     for i in range(h):
         c = H[i].toarray().ravel()
         for sign, out in ((1.0, lo), (-1.0, hi)):
-            r = _linprog(sign * c, first, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs")
-            if r.status != 0:
-                raise RuntimeError(f"range LP for held-out target {test.names[i]!r} failed: {r.message}")
-            out[i] = sign * r.fun
+            status, fun, message = minimise(sign * c)
+            if status != 0:
+                raise RuntimeError(f"range LP for held-out target {test.names[i]!r} failed: {message}")
+            out[i] = sign * fun
     rel_w = H @ w
     table = pd.DataFrame({"target": test.names, "value": test.b, "estimate": rel_w * test.b,
                           "min_estimate": lo * test.b, "max_estimate": hi * test.b,
@@ -168,9 +190,9 @@ def held_out_ranges(At_rec, test, w, max_sign_targets=4):
         for sigma in itertools.product((1.0, -1.0), repeat=h):
             sg = np.array(sigma)
             c = -(sg @ H.toarray()) / h
-            rr = _linprog(c, first, A_eq=E, b_eq=rhs, bounds=(0, None), method="highs")
-            if rr.status == 0:
-                max_err = max(max_err, -rr.fun - sg.sum() / h)
+            status, fun, _ = minimise(c)
+            if status == 0:
+                max_err = max(max_err, -fun - sg.sum() / h)
     summary = {"error_at_w": float(np.mean(np.abs(rel_w - 1))), "min_error": float(r.fun), "max_error": float(max_err)}
     return table, summary
 
