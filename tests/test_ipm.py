@@ -77,7 +77,7 @@ def test_ipm_at_and_above_lambda_max_and_bad_solver(published):
     assert all(not s.w.any() for s in path["solutions"])
     near = ipm(p.At_rec, p.b_t, 0.999 * lm, p.w0)
     assert near.converged and near.w.sum() > 0
-    with pytest.raises(ValueError, match="solver must be one of 'fista', 'ipm'"):
+    with pytest.raises(ValueError, match="solver must be one of 'active-set', 'auto', 'fista', 'ipm'"):
         rk.SparseCalibrator(alpha=0.1, solver="newton").fit(df, tm, tc)
     with pytest.raises(ValueError, match="solver must be"):
         nn_lasso_path(p.At_rec, p.b_t, solver="cd")
@@ -89,3 +89,19 @@ def test_ipm_warns_when_it_cannot_certify(published):
     with pytest.warns(rk.ConvergenceWarning, match="interior-point method stopped after 1 iterations"):
         sol = ipm(p.At_rec, p.b_t, 0.01 * lambda_max(p.At_rec, p.b_t), p.w0, max_iter=1)
     assert not sol.converged and sol.n_iter == 1
+
+
+def test_ipm_is_refused_above_its_size_and_auto_picks_fista():
+    """At the field's 30,000 targets the m x m matrix is out of reach: say so, and let "auto" choose FISTA."""
+    import scipy.sparse as sp
+
+    from reweightkit.solvers.path import IPM_MAX_TARGETS, choose_solver
+
+    m = IPM_MAX_TARGETS + 1
+    At = sp.csr_matrix((np.ones(m), (np.arange(m), np.arange(m))), shape=(m, m))
+    with pytest.raises(ValueError, match=r"m x m matrix.*GB.*solver='fista'"):
+        choose_solver(At, "ipm")
+    assert choose_solver(At, "auto") == "fista"
+    assert choose_solver(At[:, :10], "auto") == "ipm"
+    path = nn_lasso_path(At, np.ones(m), lambdas=[0.5], solver="auto")  # runs FISTA: the optimum is w = 1/2
+    np.testing.assert_allclose(path["solutions"][0].w, 0.5, atol=1e-6)
