@@ -15,7 +15,7 @@ process's resident memory before the stage, next to the CSR matrix's size):
 - ``refit`` (in the ``hc`` subprocess, after it): the relaxed refit of the selected records (NN least
   squares on the support, FISTA, certified to a relative gap of 1e-6);
 - ``l1``: a 20-point certified L1 path (relative gap 1e-6; ``solver="auto"``: the interior point up
-  to 5,000 targets, FISTA above), wall time and whether every point certified.
+  to 1,000 targets, FISTA above), wall time and whether every point certified.
 """
 
 import argparse
@@ -27,6 +27,7 @@ CHILD = r"""
 import json, os, sys, time, warnings
 import numpy as np
 import reweightkit as rk
+from reweightkit.solvers.path import choose_solver
 warnings.simplefilter("ignore")
 stage, scale, epochs, l0_epochs = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 
@@ -90,7 +91,7 @@ elif stage == "l1":
     sols = path["solutions"]
     out.update(seconds=time.perf_counter() - t0, peak_gb=(status("VmHWM:") - before) / 1e9,
                certified=sum(s.converged for s in sols), points=len(sols), worst_gap=max(s.rel_gap for s in sols),
-               iterations=sum(s.n_iter for s in sols), solver="ipm" if p.b_t.size <= 5000 else "fista")
+               iterations=sum(s.n_iter for s in sols), solver=choose_solver(p.At_rec, "auto"))
 print(json.dumps(out))
 """
 

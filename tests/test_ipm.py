@@ -95,13 +95,13 @@ def test_ipm_is_refused_above_its_size_and_auto_picks_fista():
     """At the field's 30,000 targets the m x m matrix is out of reach: say so, and let "auto" choose FISTA."""
     import scipy.sparse as sp
 
-    from reweightkit.solvers.path import IPM_MAX_TARGETS, choose_solver
+    from reweightkit.solvers.path import AUTO_IPM_UP_TO, IPM_MAX_TARGETS, choose_solver
 
     m = IPM_MAX_TARGETS + 1
     At = sp.csr_matrix((np.ones(m), (np.arange(m), np.arange(m))), shape=(m, m))
     with pytest.raises(ValueError, match=r"m x m matrix.*GB.*solver='fista'"):
         choose_solver(At, "ipm")
     assert choose_solver(At, "auto") == "fista"
-    assert choose_solver(At[:, :10], "auto") == "ipm"
+    assert choose_solver(At[:, :10], "auto") == "ipm" and choose_solver(At[:, :AUTO_IPM_UP_TO + 1], "auto") == "fista"
     path = nn_lasso_path(At, np.ones(m), lambdas=[0.5], solver="auto")  # runs FISTA: the optimum is w = 1/2
     np.testing.assert_allclose(path["solutions"][0].w, 0.5, atol=1e-6)

@@ -43,3 +43,17 @@ def test_fista_on_a_box_with_a_lower_side_matches_lbfgsb_and_certifies(mid):
 def test_lower_bounds_must_be_finite(mid):
     with pytest.raises(ValueError, match="lower bounds must be finite"):
         fista(mid.At_rec, mid.b_t, 0.0, mid.w0, lower=np.full(mid.n_records, -np.inf))
+
+
+def test_relaxed_refit_on_a_large_support_is_certified(mid):
+    """At lam = 0 the certificate needs a box: the provably non-binding one lets FISTA's refit certify."""
+    from reweightkit.problem.nnlasso import nonbinding_upper
+
+    w = np.where(np.arange(mid.n_records) % 3 == 0, mid.w0, 0.0)  # a 1,334-record support: the FISTA branch
+    refit, sol = rk.relaxed_refit(mid.At_rec, mid.b_t, w, tol=1e-7, max_iter=20000)
+    assert sol.converged and sol.rel_gap <= 1e-7
+    S = w > 0
+    upper = nonbinding_upper(mid.At_rec[S], mid.b_t)
+    assert np.all(refit[S] < upper)  # the box never binds
+    ref = scipy.optimize.nnls(mid.At_rec[S].T.toarray(), mid.b_t)[1] ** 2 / 2
+    assert sol.objective <= ref * (1 + 1e-6) + 1e-12

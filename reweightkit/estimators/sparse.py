@@ -89,9 +89,9 @@ class SparseCalibrator(BaseCalibrator):
         5M): exact basic solutions (at most ``rank + 1`` records in the degenerate
         regime, like coordinate descent's), the fastest certified path at the published
         size (``benchmarks/bench_l1_solvers.py``).  All three stop on the same certificate.
-        ``"auto"``: the interior point up to 5,000 targets, FISTA above (the interior
-        point's m x m matrix is out of reach at the field's 30,000 targets and is refused
-        there).
+        ``"auto"``: the interior point up to 1,000 targets, FISTA above (the interior
+        point's m x m matrix is out of reach at the field's 30,000 targets: ``"ipm"`` is
+        refused above 5,000).
     warm_start : bool, default False
         Start from the previous ``weights_`` when refitting on data of the same size.
     solution : {"solver", "vertex"}, default "solver"

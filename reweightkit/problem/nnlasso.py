@@ -28,6 +28,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 __all__ = [
+    "nonbinding_upper",
     "GAP_FLOOR",
     "L1Solution",
     "alpha_grid",
@@ -155,6 +156,39 @@ def lipschitz_constant(At_rec: sp.csr_matrix, exact_up_to: int = 500) -> float:
     except scipy.sparse.linalg.ArpackNoConvergence:  # pragma: no cover - Lanczos converges for PSD operators
         G = (At.T @ At).tocsr()
         return float(np.max(np.asarray(abs(G).sum(axis=1)).ravel()))
+
+
+def nonbinding_upper(At_rec, b_t, lower=None):
+    """Upper bounds no optimal ``w`` of ``min_{w >= lower} 1/2 ||A~ w - b~||^2`` reaches, when ``A~ >= 0``.
+
+    At ``lam = 0`` the scaled-residual dual point is feasible only for an exact fit, so FISTA's
+    certificate cannot close; on a box it always can.  With non-negative entries a box that
+    provably does not bind exists: any optimum has ``||A~ w* - b~|| <= R0`` (the residual at the
+    feasible point ``lower``, or ``||b~||`` at 0), so ``A~_ij w*_j <= (A~ w*)_i <= R0 + ||b~||`` for
+    every row ``i``, and ``w*_j <= (R0 + ||b~||) / max_i A~_ij``.
+
+    Parameters
+    ----------
+    At_rec : sparse matrix, shape (n, m)
+        ``A~'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b_tilde``.
+    lower : ndarray, shape (n,), optional
+        Lower bounds (default 0).
+
+    Returns
+    -------
+    ndarray, shape (n,), or None
+        The bounds; None when ``A~`` has a negative entry or an empty column.
+    """
+    At = sp.csr_matrix(At_rec)
+    if At.nnz and At.data.min() < 0:
+        return None
+    colmax = np.asarray(At.max(axis=1).toarray()).ravel()
+    if np.any(colmax <= 0):
+        return None
+    r0 = float(np.linalg.norm(b_t if lower is None else At.T @ lower - b_t))
+    return (r0 + float(np.linalg.norm(b_t))) / colmax * (1 + 1e-9)
 
 
 def objective(At_rec, b_t, w, lam) -> float:

@@ -34,6 +34,7 @@ import scipy.optimize
 import scipy.sparse as sp
 import scipy.sparse.linalg
 
+from ..problem.nnlasso import nonbinding_upper
 from .fista import fista
 
 __all__ = ["DISTANCES", "DENSE_UP_TO", "CalibrationResult", "inverse_link", "newton_step", "calibrate_weights", "rake",
@@ -378,7 +379,8 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
     if np.isfinite(lo):
         # FISTA on the box, certified by the box's dual (memory O(nnz); scipy's lsq_linear took minutes
         # at 6,000 records x 1,200 targets): the bounded least squares of the relative loss
-        lower, upper = lo * base_S, (None if not np.isfinite(hi) else hi * base_S)
+        lower = lo * base_S
+        upper = hi * base_S if np.isfinite(hi) else nonbinding_upper(At_S, problem.b_t, lower)
         ls = fista(At_S, problem.b_t, 0.0, np.clip(w_S, lower, np.inf if upper is None else upper), tol=LS_TOL,
                    max_iter=LS_MAX_ITER, warn=False, upper=upper, lower=lower)
         return result(ls.w, False, it, missed, "least_squares")

@@ -7,13 +7,13 @@ import time
 import numpy as np
 import scipy.optimize
 
-from ..problem.nnlasso import L1Solution, duality_gap, kkt_residual, lambda_max, lipschitz_constant
+from ..problem.nnlasso import L1Solution, duality_gap, kkt_residual, lambda_max, lipschitz_constant, nonbinding_upper
 from ..problem.system import scaled_start
 from .active_set import DenseSystem, active_set
 from .fista import fista
 from .ipm import Gram, ipm
 
-__all__ = ["nn_lasso_path", "relaxed_refit", "choose_solver", "IPM_MAX_TARGETS"]
+__all__ = ["nn_lasso_path", "relaxed_refit", "choose_solver", "IPM_MAX_TARGETS", "AUTO_IPM_UP_TO"]
 
 
 def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
@@ -58,7 +58,8 @@ def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
         sol = L1Solution(lam=0.0, w=v, objective=0.5 * float(rnorm) ** 2, dual_gap=gap, rel_gap=rel, n_iter=0,
                          converged=bool(kkt <= 1e-9 or rel <= tol), kkt=kkt, seconds=time.perf_counter() - t0)
     else:
-        sol = fista(sub, b_t, 0.0, w[S], tol=tol, max_iter=max_iter)
+        # at lam = 0 the certificate needs a box; a provably non-binding one leaves the problem unchanged
+        sol = fista(sub, b_t, 0.0, w[S], tol=tol, max_iter=max_iter, upper=nonbinding_upper(sub, b_t))
         sol.kkt = kkt_residual(sub, b_t, sol.w, 0.0)
     w_full = np.zeros_like(w)
     w_full[S] = sol.w
@@ -67,11 +68,14 @@ def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
 
 IPM_MAX_TARGETS = 5000
 """Above this many targets the interior point's m x m matrix (8 m^2 bytes: 200 MB at 5,000, 7.2 GB at
-30,000, factored every iteration) is out of reach: ``solver="ipm"`` is refused and ``"auto"`` picks FISTA."""
+30,000, factored every iteration) is out of reach: ``solver="ipm"`` is refused."""
+AUTO_IPM_UP_TO = 1000
+"""``solver="auto"`` runs the interior point up to this many targets and FISTA above (at 3,867 targets
+the m^3 Cholesky per iteration made a 20-point path take 122 s, ``benchmarks/bench_scale.py``)."""
 
 
 def choose_solver(At_rec, solver):
-    """The solver to run: ``solver`` checked, or for ``"auto"`` the interior point up to ``IPM_MAX_TARGETS``
+    """The solver to run: ``solver`` checked, or for ``"auto"`` the interior point up to ``AUTO_IPM_UP_TO``
     targets and FISTA above.
 
     Parameters
@@ -90,7 +94,7 @@ def choose_solver(At_rec, solver):
         raise ValueError(f"solver must be 'auto', 'fista', 'ipm' or 'active-set', got {solver!r}")
     m = At_rec.shape[1]
     if solver == "auto":
-        return "ipm" if m <= IPM_MAX_TARGETS else "fista"
+        return "ipm" if m <= AUTO_IPM_UP_TO else "fista"
     if solver == "ipm" and m > IPM_MAX_TARGETS:
         raise ValueError(f"solver='ipm' factors an m x m matrix every iteration; with m = {m:,} targets that is "
                          f"{8 * m * m / 1e9:.1f} GB (the limit is IPM_MAX_TARGETS = {IPM_MAX_TARGETS:,}): use "
@@ -133,7 +137,8 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
     upper : ndarray, shape (n,), optional
         Upper bounds on ``w`` (FISTA only): the box ``0 <= w <= upper``, certified by its dual.
     solver : {"fista", "ipm", "active-set", "auto"}
-        ``"auto"``: ``"ipm"`` up to ``IPM_MAX_TARGETS`` (5,000) targets, ``"fista"`` above.
+        ``"auto"``: ``"ipm"`` up to ``AUTO_IPM_UP_TO`` (1,000) targets, ``"fista"`` above
+        (``"ipm"`` is refused above ``IPM_MAX_TARGETS``, 5,000).
         ``"fista"`` (default), the interior-point method of
         :mod:`reweightkit.solvers.ipm` (m x m Newton systems; with ``warm_start`` each lambda
         starts from the previous solution pushed back into the interior, which
