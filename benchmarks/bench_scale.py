@@ -1,6 +1,7 @@
 """The national benchmark at scale: Hard Concrete selection + refit, l0-python, a certified L1 path.
 
     python benchmarks/bench_scale.py [--scales 0.1,0.3,1] [--epochs 1000] [--l0-epochs 5] [--skip-l1]
+                                     [--stages build,hc,l0,l1] [--lambda-l0 1e-4]
 
 For each scale of :func:`reweightkit.nation` (1: about 300,000 records x 28,000 targets), each stage
 runs in a fresh subprocess so that its time and its peak memory are its own (peak resident memory:
@@ -30,6 +31,7 @@ import reweightkit as rk
 from reweightkit.solvers.path import choose_solver
 warnings.simplefilter("ignore")
 stage, scale, epochs, l0_epochs = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+lam = float(sys.argv[5])
 
 def status(key):
     with open("/proc/self/status") as f:
@@ -53,7 +55,6 @@ out = {"stage": stage, "scale": scale, "n": A.shape[0], "m": A.shape[1], "nnz": 
 if stage == "build":
     out.update(seconds=build, peak_gb=status("VmHWM:") / 1e9)
     print(json.dumps(out)); sys.exit()
-lam = 1e-4
 if stage == "hc":
     threads = rk.default_threads(p.n_records)
     before = status("VmRSS:"); reset_peak(); t0 = time.perf_counter()
@@ -96,10 +97,10 @@ print(json.dumps(out))
 """
 
 
-def run(stage, scale, epochs, l0_epochs, timeout):
+def run(stage, scale, epochs, l0_epochs, timeout, lam):
     """The stage's result rows (the ``hc`` stage also times the refit of its selection)."""
     try:
-        proc = subprocess.run([sys.executable, "-c", CHILD, stage, str(scale), str(epochs), str(l0_epochs)],
+        proc = subprocess.run([sys.executable, "-c", CHILD, stage, str(scale), str(epochs), str(l0_epochs), str(lam)],
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return [{"stage": stage, "scale": scale, "error": f"over {timeout} s"}]
@@ -114,13 +115,17 @@ def main():
     ap.add_argument("--epochs", type=int, default=1000)
     ap.add_argument("--l0-epochs", type=int, default=5)
     ap.add_argument("--skip-l1", action="store_true")
+    ap.add_argument("--stages", default=None, help="comma-separated subset of build,hc,l0,l1")
+    ap.add_argument("--lambda-l0", type=float, default=1e-4, help="Hard Concrete penalty (default 1e-4)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per stage")
     args = ap.parse_args()
     stages = ["build", "hc", "l0"] + ([] if args.skip_l1 else ["l1"])
+    if args.stages:
+        stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     rows = []
     for scale in (float(s) for s in args.scales.split(",")):
         for stage in stages:
-            for r in run(stage, scale, args.epochs, args.l0_epochs, args.timeout):
+            for r in run(stage, scale, args.epochs, args.l0_epochs, args.timeout, args.lambda_l0):
                 rows.append(r)
                 print(json.dumps(r), flush=True)
     print("\nstage   scale  records x targets      nnz   CSR GB  seconds  s/epoch  peak+ GB  notes")
