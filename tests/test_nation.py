@@ -177,3 +177,21 @@ def test_matrix_task_equals_dataframe_task_on_the_published_example(published):
     b = rk.SparseCalibrator(alpha=0.01).fit(via.problem)
     np.testing.assert_array_equal(a.weights_, b.weights_)
     assert task.scorer.score(a.weights_)["test_error"] == via.scorer.score(b.weights_)["test_error"]
+
+
+def test_cli_nation_benchmark_holds_out_families(tmp_path, capsys):
+    from reweightkit.cli import main
+
+    assert main(["frontier", "--benchmark", "nation", "--quick", "--out", str(tmp_path), "--no-progress",
+                 "--methods", "hardconcrete,dense", "--epochs", "30", "--seeds", "1",
+                 "--holdout", "state_tax,state_snap"]) == 0
+    res = pd.read_csv(tmp_path / "frontier.csv")
+    assert set(res["method"]) == {"hardconcrete", "dense"} and (res["replicate"] == 0).all()
+    assert res["test_capped_error"].notna().all() and res["test_uncovered_small"].between(0, 1).all()
+    assert "nation" in (tmp_path / "README.md").read_text()
+    for argv in (["--holdout", "state_tax,mars"], ["--holdout", ""], ["--scale", "-1"]):
+        with pytest.raises(SystemExit) as e:
+            main(["frontier", "--benchmark", "nation", "--quick", "--out", str(tmp_path / "x"), "--no-progress",
+                  "--methods", "dense", *argv])
+        assert e.value.code == 2
+    assert "unknown family ['mars']" in capsys.readouterr().err

@@ -227,7 +227,7 @@ def _row(task, w, method, grid, seed=np.nan, seconds=np.nan, converged=True, **p
     return row
 
 
-def l1_path_fits(problem, *, alphas=None, lambdas=None, tol=1e-8):
+def l1_path_fits(problem, *, alphas=None, lambdas=None, tol=1e-8, verbose=False):
     """The certified, warm-started L1 path over a grid, strong to weak: the one L1 path driver of the kit.
 
     Parameters
@@ -240,6 +240,8 @@ def l1_path_fits(problem, *, alphas=None, lambdas=None, tol=1e-8):
         Absolute penalties.
     tol : float, default 1e-8
         Relative duality gap of every fit.
+    verbose : bool, default False
+        A progress bar over the grid.
 
     Returns
     -------
@@ -255,7 +257,7 @@ def l1_path_fits(problem, *, alphas=None, lambdas=None, tol=1e-8):
     lam_max = lambda_max(problem.At_rec, problem.b_t)
     grid = lam_max * check_grid("alpha", alphas) if lambdas is None else check_grid("lambda", lambdas)
     order = np.argsort(-grid, kind="stable")
-    path = nn_lasso_path(problem.At_rec, problem.b_t, lambdas=grid[order], w0=problem.w0, tol=tol)
+    path = nn_lasso_path(problem.At_rec, problem.b_t, lambdas=grid[order], w0=problem.w0, tol=tol, verbose=verbose)
     return lam_max, order, path["solutions"]
 
 
@@ -293,7 +295,7 @@ def sweep_l1(task, *, alphas=None, lambdas=None, refit=False, method=None, tol=1
     """
     task = _check_task(task)
     prob = task.problem
-    lam_max, positions, solutions = l1_path_fits(prob, alphas=alphas, lambdas=lambdas, tol=tol)
+    lam_max, positions, solutions = l1_path_fits(prob, alphas=alphas, lambdas=lambdas, tol=tol, verbose=verbose)
     name = method or ("l1-relaxed" if refit else "l1")
     rows = []
     for pos, sol in tqdm(list(zip(positions, solutions)), desc=name, disable=not verbose):

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import scipy.optimize
+from tqdm.auto import tqdm
 
 from ..problem.nnlasso import L1Solution, duality_gap, kkt_residual, lambda_max, lipschitz_constant, nonbinding_upper
 from ..problem.system import scaled_start
@@ -103,7 +104,8 @@ def choose_solver(At_rec, solver):
 
 
 def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, tol=1e-8,
-                  max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="fista", upper=None) -> dict:
+                  max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="fista", upper=None,
+                  verbose=False) -> dict:
     """Certified solutions along a grid of ``lam``, strong to weak, warm-started.
 
     Parameters
@@ -146,6 +148,8 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
         method of :mod:`reweightkit.solvers.active_set` (small ``m n`` only; each lambda
         starts from the previous support; sparse basic solutions; FISTA finishes any
         lambda whose certificate it cannot close).  All stop on the same certificate.
+    verbose : bool, default False
+        A progress bar over the grid (tqdm).
 
     Returns
     -------
@@ -171,7 +175,7 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
     L = lipschitz_constant(At_rec) if solver == "fista" else np.nan
     sols, prev, gram = [], None, None
     dense = DenseSystem(At_rec) if solver == "active-set" else None
-    for lam in lambdas:
+    for lam in tqdm(lambdas, desc=f"L1 path ({solver})", disable=not verbose):
         if lam >= lam_max:
             z = np.zeros(n)
             gap, rel = duality_gap(At_rec, b_t, z, lam, upper)
