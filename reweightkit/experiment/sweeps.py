@@ -135,7 +135,8 @@ class CalibrationTask:
         """
         if not isinstance(problem, CalibrationProblem):
             raise TypeError(f"problem must be a CalibrationProblem (see rk.prepare_matrix), got {type(problem).__name__}")
-        if holdout is None or (not isinstance(holdout, str) and len(list(holdout)) == 0):
+        holdout = [holdout] if isinstance(holdout, str) else ([] if holdout is None else list(holdout))
+        if not holdout:
             return cls(problem, None)
         mask = problem.system.family_rows(holdout)
         if mask.all():

@@ -214,7 +214,7 @@ class Scorer:
             ``n_active``, ``train_error`` / ``test_error`` (mean absolute relative
             error), ``train_max_error`` / ``test_max_error``, ``train_median_error`` /
             ``test_median_error``, ``train_capped_error`` / ``test_capped_error`` (mean of
-            ``min(|e|, 1)``, the field's capped loss), ``train_within_5pct`` /
+            ``min(|e|, 1)``: errors capped at 100 %, as the field caps them), ``train_within_5pct`` /
             ``test_within_5pct`` (share of targets within 5 %), ``train_uncovered_small`` /
             ``test_uncovered_small`` (share of the ``small_share`` smallest targets that no
             active record contributes to: rare subpopulations dropped to zero),

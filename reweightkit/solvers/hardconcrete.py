@@ -23,7 +23,9 @@ with its seed, one for the initial ``log_alpha`` jitter and one for gate
 noise, which are the draws l0-python makes with ``seed=s`` after
 ``torch.manual_seed(s)``; a replica's result therefore does not depend on
 which other replicas share its batch (in the fast engine, up to the float32
-rounding of products that BLAS blocks by the batch size).
+rounding of products that BLAS blocks by the batch size).  The fast engine on CPU
+draws the per-epoch gate noise of a seeded replica from numpy's PCG64 seeded with
+its seed instead (see :func:`train_hard_concrete`).
 
 Two engines: ``"autograd"`` runs l0-python's own operations (bitwise equal to it for
 K = 1 on CPU: the reference mode) and ``"fast"`` (default) the same mathematics with
@@ -194,9 +196,12 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         ``"fast"``: the gradient written out by hand (no autograd graph), products with
         a dense copy of ``A~`` when it is small (``m n <= DENSE_CAP``) and a sparse CSR
         pair otherwise, element-wise work in preallocated buffers, torch's fused Adam.
-        Same mathematics and the same random draws as l0-python; the results agree
-        with it to float32 rounding, which Adam's sign-like steps then amplify, so a
-        run matches l0-python statistically, not bitwise (tested).
+        Same mathematics as l0-python (the gradient equals autograd's to float32
+        rounding, tested).  The initial ``log_alpha`` jitter is torch's draw, as in
+        l0-python; with seeds on CPU the per-epoch gate noise comes from numpy's PCG64
+        seeded with each replica's seed (1.6x faster than torch's CPU generator), and
+        with ``seeds=None`` or on a GPU from torch.  So a run is another draw of the same
+        model: it matches l0-python statistically, not bitwise (tested).
         ``"autograd"``: the reference mode, l0-python's own operations through torch's
         autograd; with K = 1 it reproduces l0-python's weights bitwise on CPU (tested).
     n_threads : int, optional
