@@ -46,6 +46,8 @@ __all__ = [
     "gate_explorer",
     "render_budget",
     "budget_explorer",
+    "render_family_holdout",
+    "family_explorer",
 ]
 
 _PCT = FuncFormatter(lambda v, _: f"{v:.0%}")
@@ -437,6 +439,77 @@ def render_budget(summary: pd.DataFrame, k: int):
     ax2.set_yticklabels([])
     fig.suptitle(f"matched budget: {k} records")
     return html, fig
+
+
+HOLDOUT_METRICS = {"test_error": "mean |relative error|", "test_median_error": "median |relative error|",
+                   "test_capped_error": "mean of min(|relative error|, 1)", "test_max_error": "largest |relative error|",
+                   "test_uncovered_small": "share of the smallest 10 % of targets with no kept record"}
+"""The held-out metrics :func:`render_family_holdout` can show, with their descriptions."""
+
+
+def render_family_holdout(summary: pd.DataFrame, family, metric="test_capped_error"):
+    """Each method's held-out ``metric`` on one held-out family, against the records it keeps.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`reweightkit.summarize` of :func:`reweightkit.run_family_holdout`'s results, grouped by
+        ``holdout`` too (one row per holdout, method and grid point).
+    family : str
+        The held-out family to show (one of ``summary.holdout``).
+    metric : str, default "test_capped_error"
+        A key of :data:`HOLDOUT_METRICS`.
+
+    Returns
+    -------
+    html : str
+        The best fit on that family.
+    fig : matplotlib.figure.Figure
+        ``metric`` against active records (log) per method.
+    """
+    if metric not in HOLDOUT_METRICS:
+        raise ValueError(f"metric must be one of {list(HOLDOUT_METRICS)}, got {metric!r}")
+    rows = summary[summary["holdout"] == family]
+    if rows.empty:
+        raise ValueError(f"no held-out family {family!r}; families: {sorted(summary['holdout'].unique())}")
+    best = rows.sort_values(metric).iloc[0]
+    html = (f"held out <b>{family}</b>: {HOLDOUT_METRICS[metric]}; best <span class=\"rk-best\">"
+            f"{method_label(best.method)}</span> {best[metric]:.2%} with {best.n_active:,.0f} records")
+    fig = _PngFigure(figsize=(7.5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for method, g in rows.groupby("method", sort=False):
+        style, color = METHODS[method].style if method in METHODS else ("o-", "#888888")
+        g = g.sort_values("n_active")
+        ax.plot(g["n_active"], g[metric], style, color=color, label=method_label(method))
+    ax.set_xscale("log")
+    ax.yaxis.set_major_formatter(_PCT)
+    ax.set_xlabel("active records")
+    ax.set_ylabel(HOLDOUT_METRICS[metric])
+    ax.set_title(f"held-out family: {family}")
+    ax.legend(fontsize=8)
+    return html, fig
+
+
+def family_explorer(summary: pd.DataFrame):
+    """A slider over the held-out families and a menu of metrics; shows :func:`render_family_holdout`.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        As for :func:`render_family_holdout`.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import ipywidgets as widgets
+
+    families = list(dict.fromkeys(summary["holdout"]))
+    slider = widgets.SelectionSlider(options=families, value=families[0], description="held out",
+                                     continuous_update=True, layout=widgets.Layout(width="620px"))
+    menu = widgets.Dropdown(options=list(HOLDOUT_METRICS), value="test_capped_error", description="metric")
+    return _explorer(lambda family, metric: render_family_holdout(summary, family, metric),
+                     {"family": slider, "metric": menu})
 
 
 def budget_explorer(summary: pd.DataFrame):

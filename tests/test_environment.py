@@ -87,7 +87,7 @@ def _pairs():
 def test_every_notebook_is_a_pair():
     py = {p.stem for p in _pairs()}
     ipynb = {p.stem for p in NOTEBOOKS.glob("*.ipynb")}
-    assert py == ipynb and len(py) == 7
+    assert py == ipynb and len(py) == 8
 
 
 @pytest.mark.parametrize("src", _pairs(), ids=lambda p: p.stem)

@@ -137,3 +137,30 @@ def test_fista_callback_and_restart_switch(published):
     assert trace[-1][0] == sol.n_iter and trace[-1][2] == pytest.approx(sol.rel_gap)
     plain = fista(p.At_rec, p.b_t, lam, p.w0, restart=False)
     assert plain.converged and plain.objective == pytest.approx(sol.objective, rel=1e-7)
+
+
+def test_family_holdout_view_and_per_family_summary():
+    import warnings
+
+    nb = rk.nation(0.005, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rk.run_family_holdout(nb.problem(), ["state_tax", "state_snap"], methods=["hardconcrete", "dense"],
+                                    l0_lambdas=[1e-4, 1e-2], seeds=range(2), epochs=30)
+    s = rk.summarize(res)
+    # never pooled across held-out families: one row per (holdout, method, grid)
+    assert len(s) == 2 * (2 + 1) and list(s.columns[:4]) == ["holdout", "method", "grid", "param"]
+    assert (s.loc[s["method"] == "hardconcrete", "n_fits"] == 2).all()
+    html, fig = rk.widgets.render_family_holdout(s, "state_tax", "test_median_error")
+    assert "state_tax" in html and "rk-best" in html and fig.axes[0].get_xscale() == "log"
+    best = s[s["holdout"] == "state_tax"].sort_values("test_median_error").iloc[0]
+    assert f"{best.test_median_error:.2%}" in html
+    with pytest.raises(ValueError, match="metric must be one of"):
+        rk.widgets.render_family_holdout(s, "state_tax", "nope")
+    with pytest.raises(ValueError, match="no held-out family 'mars'"):
+        rk.widgets.render_family_holdout(s, "mars")
+    box = rk.widgets.family_explorer(s)
+    slider, menu = box.children[0], box.children[1]
+    slider.value = "state_snap"
+    menu.value = "test_error"
+    assert "state_snap" in box.children[2].value

@@ -24,7 +24,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     replicate samples an L1 grid point is the same ``alpha`` but a different
     absolute lambda, and a subsample size may differ with ``n``.  The grid
     parameters (``alpha``, ``lambda``, ``lambda_l0``, ``n_records``) are then the
-    means over the group.
+    means over the group.  Results of :func:`reweightkit.run_family_holdout` (a
+    ``holdout`` column) are summarised per held-out family as well: errors on
+    different families are never pooled.
 
     Parameters
     ----------
@@ -34,14 +36,15 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per (method, grid): ``param`` (the name of the method's grid
+        One row per (method, grid), or (holdout, method, grid): ``param`` (the name of the method's grid
         column), the grid parameters, the mean of every score, its standard error
         (``*_se``, 0 for a single fit), ``n_fits`` and ``converged`` (all fits).
     """
     if not isinstance(results, pd.DataFrame) or results.empty or not {"method", "grid"} <= set(results.columns):
         raise ValueError("results must be a non-empty DataFrame of fits with 'method' and 'grid' columns "
                          "(the output of a sweep or rk.run_comparison)")
-    g = results.groupby(["method", "grid"], sort=False)
+    keys = ["holdout", "method", "grid"] if "holdout" in results.columns else ["method", "grid"]
+    g = results.groupby(keys, sort=False)
     scores = [c for c in _SCORES if c in results]
     params = [c for c in PARAM_COLUMNS if c in results]
     se = g[scores].sem(ddof=1).fillna(0.0).add_suffix("_se")
@@ -54,7 +57,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     if "exact" in results:
         out["exact"] = g["exact"].all()
     out = out.reset_index()
-    out.insert(2, "param", [METHODS[m].param if m in METHODS else None for m in out["method"]])
+    out.insert(len(keys), "param", [METHODS[m].param if m in METHODS else None for m in out["method"]])
     return out
 
 

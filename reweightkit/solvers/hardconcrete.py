@@ -450,9 +450,12 @@ class _Operator:
             def csr(S):
                 S = S.tocsr().astype(np.float32)
                 S.sort_indices()
-                return torch.sparse_csr_tensor(torch.from_numpy(S.indptr.astype(np.int64)),
-                                               torch.from_numpy(S.indices.astype(np.int64)),
-                                               torch.from_numpy(S.data), S.shape, device=dev)
+                with warnings.catch_warnings():  # torch's "beta" notice for CSR tensors: not the user's concern
+                    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                    return torch.sparse_csr_tensor(torch.from_numpy(S.indptr.astype(np.int64)),
+                                                   torch.from_numpy(S.indices.astype(np.int64)),
+                                                   torch.from_numpy(S.data), S.shape, device=dev,
+                                                   check_invariants=False)  # scipy's sorted CSR is valid
             scaled = At_rec / np.sqrt(2.0)
             self.Mt, self.M = csr(scaled), csr(scaled.T)  # record-major (n, m), target-major (m, n)
 
