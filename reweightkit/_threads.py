@@ -20,8 +20,7 @@ import os
 import sys
 import time
 
-__all__ = ["cpu_quota", "available_cpus", "others_running", "default_threads", "set_threads", "thread_limits",
-           "n_threads_for"]
+__all__ = ["cpu_quota", "available_cpus", "others_running", "default_threads", "set_threads", "thread_limits"]
 
 ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 SMALL_WORK = 100_000
@@ -156,7 +155,7 @@ def _own_running(task_dir="/proc/self/task"):
     return max(count, 1)
 
 
-def others_running(path="/proc/loadavg", reads=3):
+def others_running(path="/proc/loadavg", reads=3, task_dir="/proc/self/task"):
     """Runnable tasks of other processes right now (``/proc/loadavg``'s fourth field, less this process's
     running threads: its own spinning thread pool is not contention).
 
@@ -166,6 +165,8 @@ def others_running(path="/proc/loadavg", reads=3):
         The file (a parameter so that tests can use a fake one).
     reads : int, default 3
         The smallest of this many reads, 1 ms apart (a snapshot is noisy).
+    task_dir : str, default "/proc/self/task"
+        This process's threads (their running ones are subtracted; without the folder, only the reader).
 
     Returns
     -------
@@ -178,28 +179,12 @@ def others_running(path="/proc/loadavg", reads=3):
         if text is None:
             return 0
         try:
-            counts.append(int(text.split()[3].split("/")[0]) - (_own_running() if path == "/proc/loadavg" else 1))
+            counts.append(int(text.split()[3].split("/")[0]) - _own_running(task_dir))
         except (IndexError, ValueError):
             return 0
         if i + 1 < reads:
             time.sleep(0.001)
     return max(0, min(counts))
-
-
-def n_threads_for(work):
-    """:func:`default_threads` for ``work`` (records x replicas).
-
-    Parameters
-    ----------
-    work : int
-        Records x replicas.
-
-    Returns
-    -------
-    int or None
-        As :func:`default_threads`.
-    """
-    return default_threads(work)
 
 
 @contextlib.contextmanager

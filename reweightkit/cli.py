@@ -205,16 +205,15 @@ def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budg
         if unknown:
             raise ValueError(f"--holdout: unknown famil{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
                              f"choose from {list(NATION_FAMILIES)}")
-        parts = []
-        for r in range(1 if quick else replicates):
-            nb = nation(min(scale, 0.01) if quick else scale, seed=r)
+
+        def sample(seed):
+            nb = nation(min(scale, 0.01) if quick else scale, seed=seed)
             if verbose:
-                print(f"nation replicate {r}: {nb.A.shape[1]:,} records x {nb.A.shape[0]:,} targets, holding out "
+                print(f"nation replicate {seed}: {nb.A.shape[1]:,} records x {nb.A.shape[0]:,} targets, holding out "
                       f"{', '.join(holdout)}", flush=True)
-            res = run_comparison(CalibrationTask.from_problem(nb.problem(), list(holdout)), **kw)
-            res["replicate"] = r
-            parts.append(res)
-        results = pd.concat(parts, ignore_index=True)
+            return (CalibrationTask.from_problem(nb.problem(), list(holdout)),)
+
+        results = run_replicates(sample, 1 if quick else replicates, **kw)
     elif benchmark == "cps1988":
         population = cps1988_population()
         results = run_replicates(lambda seed: cps1988_benchmark(seed, population=population),

@@ -44,13 +44,14 @@ def test_available_cpus_is_the_affinity_cut_to_the_quota_rounded_up(tmp_path):
 
 def test_others_running_reads_the_runnable_count(tmp_path):
     f = tmp_path / "loadavg"
+    no_tasks = str(tmp_path / "no-task-dir")  # this process's threads unknown: only the reader is subtracted
     f.write_text("3.10 2.00 1.50 5/300 12345\n")
-    assert _threads.others_running(str(f)) == 4  # this reader is one of the five
+    assert _threads.others_running(str(f), task_dir=no_tasks) == 4  # this reader is one of the five
     f.write_text("0.0 0.0 0.0 1/80 1\n")
-    assert _threads.others_running(str(f)) == 0
-    assert _threads.others_running(str(tmp_path / "absent")) == 0
+    assert _threads.others_running(str(f), task_dir=no_tasks) == 0
+    assert _threads.others_running(str(tmp_path / "absent"), task_dir=no_tasks) == 0
     f.write_text("nonsense")
-    assert _threads.others_running(str(f)) == 0
+    assert _threads.others_running(str(f), task_dir=no_tasks) == 0
 
 
 def test_default_threads_respects_the_user(monkeypatch):

@@ -131,7 +131,8 @@ def run_replicates(sample, replicates, **comparison_kw):
     ----------
     sample : callable
         ``sample(seed=r)`` returns ``(df, train_marginal, train_continuous, test_marginal)``
-        or the same with ``test_continuous`` appended (e.g. :func:`reweightkit.superpopulation`).
+        or the same with ``test_continuous`` appended (e.g. :func:`reweightkit.superpopulation`),
+        or ``(task,)`` with a prepared :class:`reweightkit.CalibrationTask`.
     replicates : int
         Number of samples (seeds ``0 .. replicates - 1``).
     **comparison_kw

@@ -271,7 +271,7 @@ def nation(scale=0.05, seed=0, population=False) -> NationBenchmark:
     def cell_names(fam, k):
         if fam == "district_age_sex":
             return [f"{dist_label[i // 18]}/{age_sex[i % 18]}" for i in range(k)]
-        if fam in ("district_household_size",):
+        if fam == "district_household_size":
             return [f"{dist_label[i // 5]}/size {SIZE_CLASSES[i % 5]}" for i in range(k)]
         if fam == "district_income_bracket":
             return [f"{dist_label[i // 5]}/{coarse_label[i % 5]}" for i in range(k)]

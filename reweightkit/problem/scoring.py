@@ -231,10 +231,11 @@ class Scorer:
                "train_median_error": float(np.median(tr)), "test_median_error": float(np.median(te))}
         keep = (w > ACTIVE_TOL).astype(float)
         for name, e in (("train", tr), ("test", te)):
-            small = self._small.get(name)
-            row[f"{name}_capped_error"] = float(np.minimum(e, 1.0).mean()) if small is not None else float("nan")
-            row[f"{name}_within_5pct"] = float((e <= 0.05).mean()) if small is not None else float("nan")
-            row[f"{name}_uncovered_small"] = float(((small @ keep) == 0).mean()) if small is not None else float("nan")
+            small = self._small.get(name)  # None: no such system, every tail metric NaN
+            tail = (np.minimum(e, 1.0).mean(), (e <= 0.05).mean(), ((small @ keep) == 0).mean()) \
+                if small is not None else (np.nan,) * 3
+            for key, v in zip(("capped_error", "within_5pct", "uncovered_small"), tail):
+                row[f"{name}_{key}"] = float(v)
         active = w > ACTIVE_TOL
         if self.base is not None:
             active &= self.base > 0

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .._threads import n_threads_for, thread_limits
+from .._threads import default_threads, thread_limits
 from ..problem.gates import BETA, EPS, GAMMA, LOG_ALPHA_BOUND, ZETA
 
 __all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "check_device", "settled"]
@@ -221,8 +221,9 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     kw = dict(epochs=epochs, lr=lr, init_keep_prob=init_keep_prob, lambda_l2=lambda_l2,
               log_alpha_jitter_sd=log_alpha_jitter_sd, device=device, history_every=history_every, verbose=verbose,
               desc=desc, w_bounds=w_bounds, l2_center=l2_center)
-    work = n_threads_for(At_rec.shape[0] * len(np.atleast_1d(lambdas)))
-    with thread_limits(n_threads if n_threads is not None else work):
+    if n_threads is None:
+        n_threads = default_threads(At_rec.shape[0] * len(np.atleast_1d(lambdas)))
+    with thread_limits(n_threads):
         if engine == "fast":
             return _train_fast(At_rec, b_t, w0, lambdas, seeds, **kw)
         return _train_autograd(At_rec, b_t, w0, lambdas, seeds, **kw)
@@ -274,21 +275,14 @@ def _train_autograd(At_rec, b_t, w0, lambdas, seeds=None, *, epochs, lr, init_ke
         center = torch.tensor(c, dtype=torch.float32, device=dev)[:, None]
         inv_center = torch.tensor(np.divide(1.0, c, out=np.zeros_like(c), where=c > 0), dtype=torch.float32,
                                   device=dev)[:, None]
-    v_lo = v_hi = None
-    if w_bounds is not None:
-        lower, upper = (np.asarray(x, dtype=float) for x in w_bounds)
-        with np.errstate(divide="ignore"):
-            v_lo = torch.tensor(np.log(np.maximum(lower, 1e-30)), dtype=torch.float32, device=dev)[:, None]
-            v_hi = torch.tensor(np.log(np.maximum(upper, 1e-30)), dtype=torch.float32, device=dev)[:, None]
+    v_lo, v_hi = _log_bounds(torch, w_bounds, dev)
+    if v_lo is not None:
+        v_lo, v_hi = v_lo[:, None], v_hi[:, None]
     c = -BETA * torch.log(torch.tensor(-GAMMA / ZETA, device=dev))
     U = torch.empty(K, n, device=dev)
 
     def predict(W):  # (n, K) -> (m, K), the product l0-python uses
         return torch.sparse.mm(M, W)
-
-    def det_weights():
-        s = torch.sigmoid(log_a.clamp(-LOG_ALPHA_BOUND, LOG_ALPHA_BOUND) / BETA)
-        return torch.exp(log_w) * (s * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
 
     hist = []
     bar = None
@@ -316,22 +310,9 @@ def _train_autograd(At_rec, b_t, w0, lambdas, seeds=None, *, epochs, lr, init_ke
         if (epoch + 1) % history_every == 0 or epoch + 1 == epochs:
             # recorded before this epoch's update, as the l0-python hook sees it
             with torch.no_grad():
-                Wd = det_weights()
+                Wd = _det_weights(torch, log_w, log_a)
                 rel = (predict(Wd) - y[:, None]).abs().max(dim=0).values * np.sqrt(2.0)
-                bad = ~torch.isfinite(loss_k) | ~torch.isfinite(Wd).all(dim=0)
-                if bool(bad.any()):
-                    k = int(torch.nonzero(bad)[0])
-                    raise FloatingPointError(
-                        f"Hard Concrete training diverged: non-finite loss or weights for lambda_l0={lambdas[k]:g} "
-                        f"(replica {k}) by epoch {epoch + 1}; lower lr or check the targets"
-                    )
-                nact = (Wd > 0).sum(dim=0)
-                for k in range(K):
-                    hist.append((k, epoch + 1, float(loss_k[k]), float(data[k]), float(expected[k]),
-                                 float(rel[k]), int(nact[k])))
-            if bar is not None:
-                bar.update(epoch + 1 - bar.n)
-                bar.set_postfix(loss=f"{float(loss_k.mean()):.4g}", active=int(nact.float().mean()))
+                _record(hist, bar, epoch, lambdas, loss_k, data, expected, rel, Wd.T)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -341,10 +322,8 @@ def _train_autograd(At_rec, b_t, w0, lambdas, seeds=None, *, epochs, lr, init_ke
     if bar is not None:
         bar.close()
     with torch.no_grad():
-        weights = det_weights().T.double().cpu().numpy()
-    history = pd.DataFrame(hist, columns=["replica", "epoch", "loss", "data_loss", "expected_active",
-                                          "max_rel_error", "n_active"])
-    return {"weights": weights, "history": history, "seconds": time.perf_counter() - t0}
+        weights = _det_weights(torch, log_w, log_a).T.double().cpu().numpy()
+    return {"weights": weights, "history": _history_frame(hist), "seconds": time.perf_counter() - t0}
 
 
 def train_with_l0_python(At_rec, b_t, w0, lambda_l0, seed=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
@@ -428,9 +407,7 @@ def train_with_l0_python(At_rec, b_t, w0, lambda_l0, seed=None, *, epochs=2000, 
             w = run()
     if not np.all(np.isfinite(w)):
         raise FloatingPointError(f"l0-python returned non-finite weights for lambda_l0={lambda_l0:g} after {epochs} epochs")
-    history = pd.DataFrame(hist, columns=["replica", "epoch", "loss", "data_loss", "expected_active",
-                                          "max_rel_error", "n_active"])
-    return {"weights": w[None, :], "history": history, "seconds": time.perf_counter() - t0}
+    return {"weights": w[None, :], "history": _history_frame(hist), "seconds": time.perf_counter() - t0}
 
 
 DENSE_CAP = 4_000_000
@@ -487,16 +464,13 @@ def _train_fast(At_rec, b_t, w0, lambdas, seeds=None, *, epochs, lr, init_keep_p
         P.grad = torch.zeros_like(P)
         g_w, g_a = P.grad[0], P.grad[1]
         opt = _Adam(torch, P, lr)
-        center = inv_c2 = v_lo = v_hi = None
+        center = inv_c2 = None
         if l2_center is not None:
             cvec = np.asarray(l2_center, dtype=float)
             center = torch.tensor(cvec, dtype=torch.float32, device=dev)
             inv_c2 = torch.tensor(np.divide(1.0, cvec * cvec, out=np.zeros_like(cvec), where=cvec > 0),
                                   dtype=torch.float32, device=dev)
-        if w_bounds is not None:
-            lower, upper = (np.asarray(x, dtype=float) for x in w_bounds)
-            v_lo = torch.tensor(np.log(np.maximum(lower, 1e-30)), dtype=torch.float32, device=dev)
-            v_hi = torch.tensor(np.log(np.maximum(upper, 1e-30)), dtype=torch.float32, device=dev)
+        v_lo, v_hi = _log_bounds(torch, w_bounds, dev)
         c = float(-BETA * np.log(np.float32(-GAMMA / ZETA)))
         u, t, la, z, gate, ew, W, s2 = torch.empty(8, K, n, device=dev)
         lam_kn = lam.expand(K, n)
@@ -573,20 +547,7 @@ def _train_fast(At_rec, b_t, w0, lambdas, seeds=None, *, epochs, lr, init_keep_p
             if (epoch + 1) % history_every == 0 or epoch + 1 == epochs:
                 Wd = _det_weights(torch, log_w, log_a)
                 rel = (op.predict(Wd) - y).abs().max(dim=1).values * np.sqrt(2.0)
-                bad = ~torch.isfinite(loss_k) | ~torch.isfinite(Wd).all(dim=1)
-                if bool(bad.any()):
-                    k = int(torch.nonzero(bad)[0])
-                    raise FloatingPointError(
-                        f"Hard Concrete training diverged: non-finite loss or weights for lambda_l0={lambdas[k]:g} "
-                        f"(replica {k}) by epoch {epoch + 1}; lower lr or check the targets"
-                    )
-                nact = (Wd > 0).sum(dim=1)
-                for k in range(K):
-                    hist.append((k, epoch + 1, float(loss_k[k]), float(data[k]), float(expected[k]),
-                                 float(rel[k]), int(nact[k])))
-                if bar is not None:
-                    bar.update(epoch + 1 - bar.n)
-                    bar.set_postfix(loss=f"{float(loss_k.mean()):.4g}", active=int(nact.float().mean()))
+                _record(hist, bar, epoch, lambdas, loss_k, data, expected, rel, Wd)
             opt.step()
             if v_lo is not None:
                 torch.maximum(log_w, v_lo, out=log_w)
@@ -594,9 +555,7 @@ def _train_fast(At_rec, b_t, w0, lambdas, seeds=None, *, epochs, lr, init_keep_p
         if bar is not None:
             bar.close()
         weights = _det_weights(torch, log_w, log_a).double().cpu().numpy()
-    history = pd.DataFrame(hist, columns=["replica", "epoch", "loss", "data_loss", "expected_active",
-                                          "max_rel_error", "n_active"])
-    return {"weights": weights, "history": history, "seconds": time.perf_counter() - t0}
+    return {"weights": weights, "history": _history_frame(hist), "seconds": time.perf_counter() - t0}
 
 
 class _Adam:
@@ -623,6 +582,43 @@ class _Adam:
         self.torch._fused_adam_([self.P], [self.P.grad], [self.m], [self.v], [], [self.steps], amsgrad=False,
                                 lr=self.lr, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, maximize=False,
                                 grad_scale=None, found_inf=None)
+
+
+HISTORY_COLUMNS = ["replica", "epoch", "loss", "data_loss", "expected_active", "max_rel_error", "n_active"]
+"""The columns of a training history (both engines and the l0-python hook)."""
+
+
+def _history_frame(rows):
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+
+
+def _log_bounds(torch, w_bounds, dev):
+    """``(log lower, log upper)`` of the weights as float32 (n,) tensors, or ``(None, None)``."""
+    if w_bounds is None:
+        return None, None
+    lower, upper = (np.asarray(x, dtype=float) for x in w_bounds)
+    return tuple(torch.tensor(np.log(np.maximum(x, 1e-30)), dtype=torch.float32, device=dev) for x in (lower, upper))
+
+
+def _record(hist, bar, epoch, lambdas, loss_k, data, expected, rel, Wd):
+    """Append every replica's history row (``Wd``: deterministic weights, (K, n)), before the epoch's update.
+
+    Non-finite losses or weights stop the training with a ``FloatingPointError`` naming the replica.
+    """
+    bad = ~loss_k.isfinite() | ~Wd.isfinite().all(dim=1)
+    if bool(bad.any()):
+        k = int(bad.nonzero()[0])
+        raise FloatingPointError(
+            f"Hard Concrete training diverged: non-finite loss or weights for lambda_l0={lambdas[k]:g} "
+            f"(replica {k}) by epoch {epoch + 1}; lower lr or check the targets"
+        )
+    nact = (Wd > 0).sum(dim=1)
+    for k in range(len(lambdas)):
+        hist.append((k, epoch + 1, float(loss_k[k]), float(data[k]), float(expected[k]), float(rel[k]),
+                     int(nact[k])))
+    if bar is not None:
+        bar.update(epoch + 1 - bar.n)
+        bar.set_postfix(loss=f"{float(loss_k.mean()):.4g}", active=int(nact.float().mean()))
 
 
 def _det_weights(torch, log_w, log_a):
