@@ -20,7 +20,7 @@ from reweightkit.solvers.cube import flight_phase
 
 def problem(n, q, seed=0):
     rng = np.random.default_rng(seed)
-    pi = rk.inclusion_probabilities(rng.uniform(1, 4, n), max(q + 1, n // 100))
+    pi = rk.solvers.inclusion_probabilities(rng.uniform(1, 4, n), max(q + 1, n // 100))
     return np.column_stack([pi, rng.lognormal(0, 0.7, (n, q - 1))]), pi
 
 
@@ -38,7 +38,7 @@ def main():
             f = flight_phase(X, pi, seed=1)
             t_flight = time.perf_counter() - t0
             t0 = time.perf_counter()
-            s = rk.cube_sample(X, pi, seed=1)
+            s = rk.solvers.cube_sample(X, pi, seed=1)
             t_all = time.perf_counter() - t0
             err = np.max(np.abs((X / pi[:, None]).T @ f / X.sum(axis=0) - 1))
             growth = f" (x{t_flight / prev:.1f} for 10x n)" if prev else ""

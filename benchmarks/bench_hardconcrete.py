@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 import reweightkit as rk
-from reweightkit import PUBLISHED_L0_LAMBDAS, train_hard_concrete, train_with_l0_python
+from reweightkit.experiment import PUBLISHED_L0_LAMBDAS
+from reweightkit.solvers import train_hard_concrete, train_with_l0_python
 
 
 def problem(n, seed=0):

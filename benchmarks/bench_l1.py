@@ -14,7 +14,7 @@ import resource
 import time
 
 import reweightkit as rk
-from reweightkit import nn_lasso_path
+from reweightkit.solvers import nn_lasso_path
 
 
 def best_of(f, repeat=5):
@@ -27,7 +27,7 @@ def best_of(f, repeat=5):
 
 
 def large_problem(n, seed=0):
-    return rk.synthetic_problem(n, levels=(1000, 600, 300, 80, 15), n_cont=5, noise=0.03, seed=seed)
+    return rk.experiment.synthetic_problem(n, levels=(1000, 600, 300, 80, 15), n_cont=5, noise=0.03, seed=seed)
 
 
 def main():

@@ -24,7 +24,8 @@ import warnings
 import numpy as np
 
 import reweightkit as rk
-from reweightkit import duality_gap, lambda_max, nn_lasso_path
+from reweightkit.problem import duality_gap, lambda_max
+from reweightkit.solvers import nn_lasso_path
 from reweightkit.solvers.active_set import DENSE_CAP
 
 TOL = 1e-8
@@ -32,7 +33,7 @@ TOL = 1e-8
 
 def synthetic(n, levels, seed=0):
     """n records, sum(levels) count targets over independent categorical columns, 5 totals, 3 % noise."""
-    return rk.synthetic_problem(n, levels, n_cont=5, noise=0.03, seed=seed)
+    return rk.experiment.synthetic_problem(n, levels, n_cont=5, noise=0.03, seed=seed)
 
 
 def certify(p, lams, ws):
@@ -164,7 +165,7 @@ def bench(name, df, marg, cont, fista_max_iter):
         if not np.any(w > 0):
             continue
         t0 = time.perf_counter()
-        v = rk.vertex_solution(p.At_rec, w)
+        v = rk.solvers.vertex_solution(p.At_rec, w)
         t_v = time.perf_counter() - t0
         t0 = time.perf_counter()
         rk.SparseCalibrator(sparsity_weight=float(lams[k]), max_iter=fista_max_iter).fit(df, marg, cont) if n <= 10_000 \

@@ -20,9 +20,9 @@ def main():
     fits = []
     for seed in range(2):
         t0 = time.perf_counter()
-        rk.train_with_l0_python(p.At_rec, p.b_t, p.w0, 1e-5, seed, epochs=2000)
+        rk.solvers.train_with_l0_python(p.At_rec, p.b_t, p.w0, 1e-5, seed, epochs=2000)
         fits.append(time.perf_counter() - t0)
-    threads = rk.default_threads(5 * len(rk.PUBLISHED_L0_LAMBDAS) * p.n_records)
+    threads = rk.default_threads(5 * len(rk.experiment.PUBLISHED_L0_LAMBDAS) * p.n_records)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

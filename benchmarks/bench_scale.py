@@ -58,7 +58,7 @@ if stage == "build":
 if stage == "hc":
     threads = rk.default_threads(p.n_records)
     before = status("VmRSS:"); reset_peak(); t0 = time.perf_counter()
-    res = rk.train_hard_concrete(p.At_rec, p.b_t, p.w0, [lam], [0], epochs=epochs, history_every=max(epochs // 5, 1))
+    res = rk.solvers.train_hard_concrete(p.At_rec, p.b_t, p.w0, [lam], [0], epochs=epochs, history_every=max(epochs // 5, 1))
     t = time.perf_counter() - t0
     w = res["weights"][0]
     out.update(seconds=t, per_epoch=t / epochs, peak_gb=(status("VmHWM:") - before) / 1e9, kept=int((w > 0).sum()),
@@ -66,7 +66,7 @@ if stage == "hc":
     print(json.dumps(out))
     out = dict(out, stage="refit")
     before = status("VmRSS:"); reset_peak(); t0 = time.perf_counter()
-    w2, sol = rk.relaxed_refit(p.At_rec, p.b_t, w, tol=1e-6, max_iter=5000)
+    w2, sol = rk.solvers.relaxed_refit(p.At_rec, p.b_t, w, tol=1e-6, max_iter=5000)
     out.update(seconds=time.perf_counter() - t0, peak_gb=(status("VmHWM:") - before) / 1e9,
                certified=bool(sol.converged), rel_gap=float(sol.rel_gap), iterations=int(sol.n_iter),
                train_error_before=float(np.mean(np.abs(p.At_rec.T @ w - p.b_t))),
@@ -87,7 +87,7 @@ elif stage == "l0":
                threads=torch.get_num_threads())
 elif stage == "l1":
     before = status("VmRSS:"); reset_peak(); t0 = time.perf_counter()
-    path = rk.nn_lasso_path(p.At_rec, p.b_t, n_lambdas=20, eps=1e-2, w0=p.w0, tol=1e-6, max_iter=3000, warn=False,
+    path = rk.solvers.nn_lasso_path(p.At_rec, p.b_t, n_lambdas=20, eps=1e-2, w0=p.w0, tol=1e-6, max_iter=3000, warn=False,
                             solver="auto")
     sols = path["solutions"]
     out.update(seconds=time.perf_counter() - t0, peak_gb=(status("VmHWM:") - before) / 1e9,

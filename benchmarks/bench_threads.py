@@ -33,12 +33,12 @@ warnings.simplefilter("ignore")
 policy, epochs, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 df, tm, tc, _ = rk.published_example()
 p = rk.prepare(df, tm, tc)
-lams = np.repeat(rk.PUBLISHED_L0_LAMBDAS, 5)
-seeds = list(range(5)) * len(rk.PUBLISHED_L0_LAMBDAS)
+lams = np.repeat(rk.experiment.PUBLISHED_L0_LAMBDAS, 5)
+seeds = list(range(5)) * len(rk.experiment.PUBLISHED_L0_LAMBDAS)
 n_threads = {"kit": None, "all-cpus": cpus, "one": 1}[policy]
-rk.train_hard_concrete(p.At_rec, p.b_t, p.w0, lams[:2], seeds[:2], epochs=2, n_threads=n_threads)  # imports, first calls
+rk.solvers.train_hard_concrete(p.At_rec, p.b_t, p.w0, lams[:2], seeds[:2], epochs=2, n_threads=n_threads)  # imports, first calls
 t0 = time.perf_counter()
-rk.train_hard_concrete(p.At_rec, p.b_t, p.w0, lams, seeds, epochs=epochs, n_threads=n_threads)
+rk.solvers.train_hard_concrete(p.At_rec, p.b_t, p.w0, lams, seeds, epochs=epochs, n_threads=n_threads)
 print(time.perf_counter() - t0)
 """
 

@@ -55,7 +55,7 @@ df.head()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-system = rk.build_system(df, train_marginal, train_continuous)
+system = rk.problem.build_system(df, train_marginal, train_continuous)
 A, b = system.A, system.b
 print(f"A is {A.shape[0]} x {A.shape[1]} with {A.nnz:,} non-zeros")
 for name, kind, value in zip(system.names, system.kinds, b):
@@ -107,11 +107,11 @@ errors_one
 # %%
 rake = rk.RakeCalibrator().fit(df, train_marginal, train_continuous, weight_col=None)
 w_rake = rake.weights_
-rake_train = rk.mean_relative_error(df, w_rake, train_marginal, train_continuous)
-rake_test = rk.mean_relative_error(df, w_rake, test_marginal)
-print(f"raking: {rk.n_active(w_rake)} active records, train error {rake_train:.2e}, "
-      f"held-out error {rake_test:.1%}, Kish ESS {rk.kish_ess(w_rake):,.0f}")
-assert rk.n_active(w_rake) == len(df) and rake_train < 1e-8
+rake_train = rk.problem.mean_relative_error(df, w_rake, train_marginal, train_continuous)
+rake_test = rk.problem.mean_relative_error(df, w_rake, test_marginal)
+print(f"raking: {rk.problem.n_active(w_rake)} active records, train error {rake_train:.2e}, "
+      f"held-out error {rake_test:.1%}, Kish ESS {rk.problem.kish_ess(w_rake):,.0f}")
+assert rk.problem.n_active(w_rake) == len(df) and rake_train < 1e-8
 
 # %% [markdown]
 # Raking meets every train target (error below $10^{-8}$) with all 5,000 records.
@@ -131,14 +131,14 @@ fits = {
     "L1, alpha=0.001, FISTA": rk.SparseCalibrator(alpha=0.001).fit(df, train_marginal, train_continuous).weights_,
     "L1, alpha=0.001, vertex": rk.SparseCalibrator(alpha=0.001, solution="vertex").fit(
         df, train_marginal, train_continuous).weights_,
-    "subsample 100 + rake (seed 0)": rk.SubsampleRakeCalibrator(100, seed=0).fit(
+    "subsample 100 + rake (seed 0)": rk.SubsampleCalibrator(100, seed=0).fit(
         df, train_marginal, train_continuous).weights_,
 }
 table = pd.DataFrame(
-    [{"fit": name, "active records": rk.n_active(w),
-      "train error": rk.mean_relative_error(df, w, train_marginal, train_continuous),
-      "held-out error": rk.mean_relative_error(df, w, test_marginal),
-      "Kish ESS": rk.kish_ess(w)} for name, w in fits.items()]
+    [{"fit": name, "active records": rk.problem.n_active(w),
+      "train error": rk.problem.mean_relative_error(df, w, train_marginal, train_continuous),
+      "held-out error": rk.problem.mean_relative_error(df, w, test_marginal),
+      "Kish ESS": rk.problem.kish_ess(w)} for name, w in fits.items()]
 ).set_index("fit")
 print(table.to_string(float_format=lambda v: f"{v:.4g}"))
 

@@ -35,7 +35,8 @@ from IPython.display import HTML, display
 from scipy.optimize import minimize
 
 import reweightkit as rk
-from reweightkit import duality_gap, fista, kkt_residual, lambda_max, objective
+from reweightkit.problem import duality_gap, kkt_residual, lambda_max, objective
+from reweightkit.solvers import fista
 
 df, train_marginal, train_continuous, test_marginal = rk.published_example()
 prob = rk.prepare(df, train_marginal, train_continuous)
@@ -71,11 +72,11 @@ assert np.isclose(w.sum(), (A[age] @ w).sum(), rtol=1e-12)
 # NBVAL_CHECK_OUTPUT
 lam_max = max(0.0, float(np.max(At @ b_t)))
 print(f"lambda_max = {lam_max:.6f} (kit: {lambda_max(At, b_t):.6f})")
-published_grid = [float(v) for v in rk.PUBLISHED_L1_LAMBDAS]
+published_grid = [float(v) for v in rk.experiment.PUBLISHED_L1_LAMBDAS]
 with warnings.catch_warnings():  # these fits warn that their weights are zero or miss the targets: expected here
     warnings.simplefilter("ignore", rk.LambdaMaxWarning)
     warnings.simplefilter("ignore", rk.TargetMissWarning)
-    zero_fits = [lam for lam in published_grid if rk.n_active(
+    zero_fits = [lam for lam in published_grid if rk.problem.n_active(
         rk.SparseCalibrator(sparsity_weight=lam).fit(df, train_marginal, train_continuous).weights_) == 0]
     just_below = rk.SparseCalibrator(alpha=0.99).fit(df, train_marginal, train_continuous)
 print(f"published lambdas giving all-zero weights: {zero_fits}")
@@ -168,7 +169,7 @@ assert res.fun >= P * (1 - 1e-8) and abs(res.fun - P) / P < 1e-6
 # design weights), the active records, train and held-out error and the total weight.
 
 # %%
-path = rk.widgets.l1_path(df, train_marginal, train_continuous, test_marginal, alphas=rk.alpha_grid(25))
+path = rk.widgets.l1_path(df, train_marginal, train_continuous, test_marginal, alphas=rk.problem.alpha_grid(25))
 default = int(np.argmin(np.abs(np.array(path.penalties) - 0.05)))
 rk.widgets.path_explorer(path, index=default)
 
@@ -225,22 +226,22 @@ sol_f = rk.SparseCalibrator(alpha=0.001).fit(df, train_marginal, train_continuou
 sol_v = rk.SparseCalibrator(alpha=0.001, solution="vertex").fit(df, train_marginal, train_continuous)
 for name, c in (("FISTA", sol_f), ("vertex", sol_v)):
     wc = c.weights_
-    print(f"{name:>6}: objective {objective(At, b_t, wc, c.lambda_):.9f}, {rk.n_active(wc):>4} active records, "
-          f"held-out error {rk.mean_relative_error(df, wc, test_marginal):.1%}")
+    print(f"{name:>6}: objective {objective(At, b_t, wc, c.lambda_):.9f}, {rk.problem.n_active(wc):>4} active records, "
+          f"held-out error {rk.problem.mean_relative_error(df, wc, test_marginal):.1%}")
 obj_f, obj_v = (objective(At, b_t, c.weights_, c.lambda_) for c in (sol_f, sol_v))
 assert abs(obj_f - obj_v) <= 1e-9 * obj_f
-assert rk.n_active(sol_v.weights_) <= At.shape[1] + 1 and rk.n_active(sol_f.weights_) > 1000
+assert rk.problem.n_active(sol_v.weights_) <= At.shape[1] + 1 and rk.problem.n_active(sol_f.weights_) > 1000
 
 # %% [markdown]
 # Same objective to $10^{-9}$, thousands of records against at most seven.  Which vertex the LP
 # returns is itself arbitrary, and so is its held-out error: the held-out error is not a function
-# of $\lambda$ but ranges over an interval on the optimal set.  `rk.optimal_set_ranges` computes that interval with linear programs
+# of $\lambda$ but ranges over an interval on the optimal set.  `rk.solvers.optimal_set_ranges` computes that interval with linear programs
 # (the smallest and largest estimate of each held-out target; the smallest mean error), and the
 # sweep marks it for every $\lambda$:
 
 # %%
 task = rk.CalibrationTask.from_targets(df, train_marginal, train_continuous, test_marginal)  # built once
-l1 = rk.sweep_l1(task, alphas=rk.alpha_grid(12), optimal_set=True)
+l1 = rk.experiment.sweep_l1(task, alphas=rk.problem.alpha_grid(12), optimal_set=True)
 print(l1[["alpha", "n_active", "test_error", "test_error_min", "test_error_max", "vertex_n_active",
           "vertex_test_error"]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -268,9 +269,9 @@ rows = []
 for a in (0.1, 0.01, 0.001):
     for refit in (False, True):
         c = rk.SparseCalibrator(alpha=a, refit=refit, solution="vertex").fit(df, train_marginal, train_continuous)
-        rows.append({"alpha": a, "refit": refit, "active": rk.n_active(c.weights_),
-                     "train error": rk.mean_relative_error(df, c.weights_, train_marginal, train_continuous),
-                     "held-out error": rk.mean_relative_error(df, c.weights_, test_marginal)})
+        rows.append({"alpha": a, "refit": refit, "active": rk.problem.n_active(c.weights_),
+                     "train error": rk.problem.mean_relative_error(df, c.weights_, train_marginal, train_continuous),
+                     "held-out error": rk.problem.mean_relative_error(df, c.weights_, test_marginal)})
 relaxed = pd.DataFrame(rows)
 print(relaxed.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 plain, refit = relaxed[~relaxed.refit].reset_index(), relaxed[relaxed.refit].reset_index()

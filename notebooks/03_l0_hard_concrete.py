@@ -32,8 +32,8 @@ from IPython.display import HTML, display
 from scipy.integrate import quad
 
 import reweightkit as rk
-from reweightkit import GATE_BETA as BETA, GATE_GAMMA as GAMMA, GATE_ZETA as ZETA
-from reweightkit import train_hard_concrete, train_with_l0_python
+from reweightkit.problem import BETA, GAMMA, ZETA
+from reweightkit.solvers import train_hard_concrete, train_with_l0_python
 
 df, train_marginal, train_continuous, test_marginal = rk.published_example()
 print(f"gate parameters (l0-python's defaults): beta = {BETA:.4f}, gamma = {GAMMA}, zeta = {ZETA}")
@@ -58,9 +58,9 @@ print(f"gate parameters (l0-python's defaults): beta = {BETA:.4f}, gamma = {GAMM
 # NBVAL_CHECK_OUTPUT
 rows = []
 for log_alpha in (-2.0, 0.0, 2.0):
-    z = rk.sample_gates(log_alpha, 400_000, seed=0)
-    p0, p1 = float(rk.gate_prob_zero(log_alpha)), float(rk.gate_prob_one(log_alpha))
-    mass = quad(lambda x: float(rk.gate_density(x, log_alpha)), 0, 1, limit=200)[0]
+    z = rk.problem.sample_gates(log_alpha, 400_000, seed=0)
+    p0, p1 = float(rk.problem.gate_prob_zero(log_alpha)), float(rk.problem.gate_prob_one(log_alpha))
+    mass = quad(lambda x: float(rk.problem.gate_density(x, log_alpha)), 0, 1, limit=200)[0]
     rows.append({"log alpha": log_alpha, "P(z=0)": p0, "sampled": (z == 0).mean(), "P(z=1)": p1,
                  "sampled ": (z == 1).mean(), "density mass": mass, "1 - P0 - P1": 1 - p0 - p1})
     se = np.sqrt(p0 * (1 - p0) / z.size)
@@ -97,14 +97,14 @@ fig
 # %%
 la = np.linspace(-8, 8, 161)
 fig, ax = plt.subplots(figsize=(6.5, 3.3))
-ax.plot(la, rk.expected_l0(la), label="P(z != 0) (penalty per record)")
-ax.plot(la, rk.gate_prob_one(la), "--", label="P(z = 1)")
+ax.plot(la, rk.problem.expected_l0(la), label="P(z != 0) (penalty per record)")
+ax.plot(la, rk.problem.gate_prob_one(la), "--", label="P(z = 1)")
 ax.set_xlabel("log alpha")
 ax.set_ylabel("probability")
 ax.legend()
 _ = fig.tight_layout()
-assert np.allclose(rk.expected_l0(la), 1 - rk.gate_prob_zero(la), atol=1e-12)
-print(f"at log alpha = 0 the penalty per record is {float(rk.expected_l0(0.0)):.4f}")
+assert np.allclose(rk.problem.expected_l0(la), 1 - rk.problem.gate_prob_zero(la), atol=1e-12)
+print(f"at log alpha = 0 the penalty per record is {float(rk.problem.expected_l0(0.0)):.4f}")
 
 # %% [markdown]
 # The penalty equals $1 - P(z = 0)$ to $10^{-12}$ over the whole range.
@@ -142,7 +142,7 @@ assert abs(kept["fast"] - kept["l0-python"]) <= 0.05 * kept["l0-python"]
 
 # %%
 hc = rk.widgets.hard_concrete_path(df, train_marginal, train_continuous, test_marginal,
-                                   lambdas=rk.PUBLISHED_L0_LAMBDAS, seeds=range(3), epochs=2000)
+                                   lambdas=rk.experiment.PUBLISHED_L0_LAMBDAS, seeds=range(3), epochs=2000)
 hist = hc.history.merge(hc.table[["lambda_l0", "seed"]], left_on="replica", right_index=True)
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
 for lam in (1e-6, 1e-4, 1e-2):

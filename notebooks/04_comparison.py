@@ -159,7 +159,7 @@ assert broad.test_error.between(0.11, 0.135).all()
 # time one of its fits as well.
 
 # %%
-runtime = rk.runtime_table(results)
+runtime = rk.experiment.runtime_table(results)
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Sparse invariant checks")
     t0 = time.perf_counter()

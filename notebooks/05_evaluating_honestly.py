@@ -38,13 +38,13 @@ import reweightkit as rk
 REPLICATES = 3  # independent samples from the same population
 SEEDS = range(2)  # seeds per penalty for the seeded methods
 L0_GRID = [1e-7, 1e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3]
-ALPHAS = rk.alpha_grid(10)
+ALPHAS = rk.problem.alpha_grid(10)
 
 df0, train_marginal0, train_continuous0, test_marginal0 = rk.superpopulation(seed=0)
 print(f"replicate 0: {len(df0):,} records; train targets {sum(len(v) for v in train_marginal0.values())} counts "
       f"+ income total; held-out {sum(len(v) for v in test_marginal0.values())} counts")
-design = rk.mean_relative_error(df0, df0["weight"], test_marginal0)
-raked = rk.mean_relative_error(df0, rk.RakeCalibrator().fit(df0, train_marginal0, train_continuous0).weights_,
+design = rk.problem.mean_relative_error(df0, df0["weight"], test_marginal0)
+raked = rk.problem.mean_relative_error(df0, rk.RakeCalibrator().fit(df0, train_marginal0, train_continuous0).weights_,
                                test_marginal0)
 print(f"held-out error: design weights {design:.2%}, raked to the train targets {raked:.2%}")
 assert raked < 0.75 * design

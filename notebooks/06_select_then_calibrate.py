@@ -141,7 +141,7 @@ winners = budgeted.idxmin(axis=1)
 print(winners.to_string())
 refit_gain = (held_out["hardconcrete-k"] - held_out["hardconcrete-k-refit"])
 print("\nraw minus refit Hard Concrete held-out error:\n" + refit_gain.to_string(float_format=lambda v: f"{v:+.2%}"))
-classical = held_out[["cube-k", "calibrate-reduce-k", "subsample"]]
+classical = held_out[["cube", "calibrate-reduce", "subsample"]]
 hc_best = held_out[["hardconcrete-k", "hardconcrete-k-refit"]]
 assert winners.isin(classical.columns).all() and winners.nunique() >= 2
 assert (classical.loc[100:].max(axis=1) < hc_best.loc[100:].min(axis=1)).all()
@@ -203,13 +203,13 @@ assert "cannot be met exactly" in message and "on_infeasible='least_squares'" in
 # ## 5. Integer weights
 #
 # A microsimulation file often wants integer weights (each record stands for a whole number of
-# people) that still add up to the population.  `rk.integerize` does it by truncate, replicate,
+# people) that still add up to the population.  `rk.solvers.integerize` does it by truncate, replicate,
 # sample: every record keeps the integer part of its weight and records are drawn to receive
 # one more, with probabilities equal to their remainders.
 
 # %%
 dense_w = rk.Calibrator("raking").fit(problem).weights_
-integer_w = rk.integerize(dense_w, "trs", seed=0)
+integer_w = rk.solvers.integerize(dense_w, "trs", seed=0)
 target_table = rk.target_errors(df, integer_w, train_marginal, train_continuous)
 print(f"total: real {dense_w.sum():,.2f}, integer {integer_w.sum():,}; largest per-record change "
       f"{np.max(np.abs(integer_w - dense_w)):.3f}; largest train-target error "

@@ -54,8 +54,8 @@ for seed in range(5):
     df, tm, tc, hm, hc = rk.cps1988_benchmark(seed, population=population)
     raked = rk.RakeCalibrator().fit(df, tm).weights_
     rows.append({"sample": seed, "records": len(df),
-                 "design weights": rk.mean_relative_error(df, df["weight"], hm, hc),
-                 "raked": rk.mean_relative_error(df, raked, hm, hc)})
+                 "design weights": rk.problem.mean_relative_error(df, df["weight"], hm, hc),
+                 "raked": rk.problem.mean_relative_error(df, raked, hm, hc)})
 gain = pd.DataFrame(rows)
 print(gain.to_string(index=False, float_format=lambda v: f"{v:.2%}"))
 print(f"mean held-out error: design {gain['design weights'].mean():.2%}, raked {gain['raked'].mean():.2%}")
@@ -99,7 +99,7 @@ sparse = held_out.drop(columns=["dense"], errors="ignore")
 best = pd.DataFrame({"best method": sparse.idxmin(axis=1), "its held-out error": sparse.min(axis=1),
                      "dense raking": dense})
 print(best.to_string(float_format=lambda v: f"{v:.2%}"))
-samplers = held_out[["cube-k", "calibrate-reduce-k", "subsample"]]
+samplers = held_out[["cube", "calibrate-reduce", "subsample"]]
 gates = held_out[["hardconcrete-k", "hardconcrete-k-refit"]]
 assert best["best method"].isin(samplers.columns).all()
 assert (samplers.min(axis=1) < gates.min(axis=1)).all()

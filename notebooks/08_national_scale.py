@@ -56,7 +56,7 @@ nb.family_sizes().to_frame("targets").T
 problem = nb.problem()
 counts = ["district_age_sex", "district_household_size", "state_income_bracket_count", "national_households"]
 held = ["state_medicaid_persons", "state_tax", "state_snap"]
-sub = rk.prepare_system(problem.system.subset(problem.system.family_rows(counts + held)), nb.design_weights)
+sub = rk.problem.prepare_system(problem.system.subset(problem.system.family_rows(counts + held)), nb.design_weights)
 task = rk.CalibrationTask.from_problem(sub, held)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", rk.RakeWarning)  # the survey cannot meet every count exactly: shown below
@@ -89,7 +89,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", rk.ConvergenceWarning)
     results = rk.run_family_holdout(problem, families, methods=["hardconcrete", "l1-relaxed", "dense"],
                                     l0_lambdas=[1e-4, 1e-3, 1e-2, 1e-1], seeds=range(2), epochs=1000,
-                                    alphas=rk.alpha_grid(5))
+                                    alphas=rk.problem.alpha_grid(5))
 summary = rk.summarize(results)
 cols = ["holdout", "method", "n_active", "train_error", "test_error", "test_median_error", "test_capped_error",
         "test_within_5pct", "test_uncovered_small"]

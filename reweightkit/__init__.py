@@ -1,22 +1,32 @@
 """reweightkit: sparse survey calibration, L1 versus L0, measured honestly.
 
-The package is layered; each layer imports only the ones above it in this list:
+The face of the package (``rk.__all__``) holds what a user or a notebook reaches for
+first: the estimators, :func:`calibrate`, the benchmarks, the comparison entry points,
+summaries, plots, weight files and the warnings.  Everything else lives in four
+documented subpackages, layered so that each imports only the ones above it:
 
-- :mod:`reweightkit.problem`: targets -> constraint system, the prepared problem,
-  the NN-LASSO's maths and certificate, the Hard Concrete gate's law, scoring;
-- :mod:`reweightkit.solvers`: FISTA, the interior point, the path, the optimal
-  set, raking, the Hard Concrete engines;
-- :mod:`reweightkit.estimators`: the calibrators (one shared contract);
-- :mod:`reweightkit.experiment`: example data, sweeps over one method registry,
-  comparisons, summaries and plots;
-- :mod:`reweightkit.widgets` and :mod:`reweightkit.cli`: the notebooks' sliders
-  and the command line.
+- :mod:`reweightkit.problem`: targets -> constraint system (:func:`prepare`,
+  :func:`prepare_matrix`, ``build_system``), the NN-LASSO's maths and certificate,
+  the Hard Concrete gate's law, the one scorer;
+- :mod:`reweightkit.solvers`: FISTA, the interior point, the active set, the
+  warm-started path, the optimal set, calibration and the one refit, the cube
+  method, the Hard Concrete engines;
+- :mod:`reweightkit.estimators`: the calibrators (one shared contract; each owns its
+  fit and exposes its grid: ``SparseCalibrator.path``, ``HardConcreteCalibrator.fit_grid``);
+- :mod:`reweightkit.experiment`: benchmarks, tasks with held-out targets, sweeps over
+  one method registry (fitting only through the estimators), comparisons, summaries,
+  plots and weight files;
+- :mod:`reweightkit.widgets` and :mod:`reweightkit.cli`: the notebooks' sliders and
+  the command line; :mod:`reweightkit.threads`: how many threads training uses.
 
-Everything a user or a notebook needs is re-exported here (``rk.__all__``).
+Names that left the face in 0.3 (``rk.n_active``, ``rk.build_system``, ``rk.sweep_l1``,
+...) still work for one release, with a ``DeprecationWarning`` naming their new home.
 """
 
-from . import widgets
-from ._threads import available_cpus, cpu_quota, default_threads, set_threads, thread_limits
+import importlib as _importlib
+import warnings as _warnings
+
+from . import estimators, experiment, problem, solvers, threads, widgets
 from ._version import __version__ as __version__
 from .estimators import (
     BalancedSampleCalibrator,
@@ -25,26 +35,23 @@ from .estimators import (
     HardConcreteCalibrator,
     RakeCalibrator,
     SparseCalibrator,
-    SubsampleRakeCalibrator,
+    SubsampleCalibrator,
     calibrate,
 )
-from .exceptions import ConvergenceWarning, LambdaMaxWarning, PartialMarginWarning, RakeWarning, TargetMissWarning
+from .exceptions import (
+    BudgetWarning,
+    ConvergenceWarning,
+    LambdaMaxWarning,
+    PartialMarginWarning,
+    RakeWarning,
+    ReweightkitWarning,
+    TargetMissWarning,
+)
 from .experiment import (
-    BUDGET_METHODS,
-    COLUMNS,
-    DEFAULT_METHODS,
     METHODS,
-    NATION_FAMILIES,
-    PARAM_COLUMNS,
-    PUBLISHED_L0_LAMBDAS,
-    PUBLISHED_L1_LAMBDAS,
-    REGIONS_CPS,
     CalibrationTask,
-    NationBenchmark,
     cps1988_benchmark,
     cps1988_population,
-    dense_reference,
-    family_holdout_tasks,
     load_weights,
     nation,
     pareto_front,
@@ -57,95 +64,111 @@ from .experiment import (
     run_comparison,
     run_family_holdout,
     run_replicates,
-    runtime_table,
     save_weights,
     summarize,
     superpopulation,
-    sweep_budget_hard_concrete,
-    sweep_budget_l1,
-    sweep_budget_sampler,
-    sweep_hard_concrete,
-    sweep_l1,
-    sweep_subsample,
-    synthetic_problem,
 )
-from .problem import BETA as GATE_BETA
-from .problem import GAMMA as GATE_GAMMA
-from .problem import ZETA as GATE_ZETA
-from .problem import (
-    CalibrationProblem,
-    CalibrationSystem,
-    L1Solution,
-    Scorer,
-    alpha_grid,
-    build_system,
-    duality_gap,
-    evaluate,
-    expected_l0,
-    gate_cdf,
-    gate_density,
-    gate_prob_one,
-    gate_prob_zero,
-    kish_ess,
-    kkt_residual,
-    lambda_max,
-    max_relative_error,
-    mean_relative_error,
-    n_active,
-    objective,
-    prepare,
-    prepare_matrix,
-    prepare_system,
-    sample_gates,
-    target_errors,
-    weight_summary,
-)
-from .solvers import (
-    CalibrationResult,
-    active_set,
-    cube_sample,
-    fista,
-    inclusion_probabilities,
-    integerize,
-    ipm,
-    nn_lasso_path,
-    optimal_set_ranges,
-    rake,
-    relaxed_refit,
-    systematic_sample,
-    train_hard_concrete,
-    train_with_l0_python,
-    vertex_solution,
-)
+from .problem import prepare, prepare_matrix, target_errors, weight_summary
+from .threads import default_threads, set_threads
 
 __all__ = [
-    # problem
-    "CalibrationSystem", "CalibrationProblem", "build_system", "prepare", "prepare_matrix", "prepare_system", "Scorer",
-    "target_errors",
-    "mean_relative_error", "max_relative_error", "n_active", "kish_ess", "weight_summary", "evaluate",
-    "L1Solution", "alpha_grid", "lambda_max", "objective", "duality_gap", "kkt_residual",
-    "GATE_BETA", "GATE_GAMMA", "GATE_ZETA", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one",
-    "gate_prob_zero", "sample_gates",
-    # solvers
-    "fista", "ipm", "active_set", "nn_lasso_path", "relaxed_refit", "vertex_solution", "optimal_set_ranges", "rake",
-    "train_hard_concrete", "train_with_l0_python",
-    # estimators and warnings
-    "SparseCalibrator", "HardConcreteCalibrator", "RakeCalibrator", "SubsampleRakeCalibrator", "Calibrator",
-    "calibrate", "CalibrationResult",
-    "ConvergenceWarning", "LambdaMaxWarning", "RakeWarning", "TargetMissWarning", "PartialMarginWarning",
-    # experiment
-    "published_example", "superpopulation", "synthetic_problem", "CalibrationTask", "METHODS", "COLUMNS",
-    "PARAM_COLUMNS", "PUBLISHED_L1_LAMBDAS", "PUBLISHED_L0_LAMBDAS", "sweep_l1", "sweep_hard_concrete",
-    "BUDGET_METHODS", "DEFAULT_METHODS", "sweep_budget_hard_concrete", "sweep_budget_l1",
-    "sweep_budget_sampler", "save_weights", "load_weights", "read_targets", "plot_fit",
-    "BalancedSampleCalibrator", "cps1988_benchmark", "cps1988_population", "REGIONS_CPS",
-    "CalibrateThenReduceCalibrator", "cube_sample",
-    "inclusion_probabilities", "integerize", "systematic_sample",
-    "sweep_subsample", "dense_reference", "run_comparison", "run_replicates", "run_family_holdout",
-    "family_holdout_tasks", "nation", "NationBenchmark", "NATION_FAMILIES", "summarize", "pareto_front",
-    "runtime_table", "plot_frontier", "plot_train_test", "plot_runtime",
+    # estimators
+    "SparseCalibrator", "HardConcreteCalibrator", "Calibrator", "RakeCalibrator", "SubsampleCalibrator",
+    "BalancedSampleCalibrator", "CalibrateThenReduceCalibrator", "calibrate",
+    # problems and scores
+    "prepare", "prepare_matrix", "target_errors", "weight_summary",
+    # benchmarks
+    "published_example", "superpopulation", "nation", "cps1988_benchmark", "cps1988_population",
+    # comparisons
+    "CalibrationTask", "METHODS", "run_comparison", "run_replicates", "run_family_holdout", "summarize", "pareto_front",
+    # plots and weight files
+    "plot_frontier", "plot_fit", "plot_train_test", "plot_runtime", "save_weights", "load_weights", "read_targets",
+    # warnings (all derive from ReweightkitWarning)
+    "ReweightkitWarning", "BudgetWarning", "ConvergenceWarning", "LambdaMaxWarning", "PartialMarginWarning",
+    "RakeWarning", "TargetMissWarning",
     # threads
-    "available_cpus", "cpu_quota", "default_threads", "set_threads", "thread_limits",
-    # notebooks' sliders
-    "widgets",
+    "set_threads", "default_threads",
+    # the documented subpackages
+    "problem", "solvers", "estimators", "experiment", "widgets", "threads",
 ]
+
+MOVED = {
+    "CalibrationSystem": ("problem", "CalibrationSystem"),
+    "CalibrationProblem": ("problem", "CalibrationProblem"),
+    "build_system": ("problem", "build_system"),
+    "prepare_system": ("problem", "prepare_system"),
+    "Scorer": ("problem", "Scorer"),
+    "mean_relative_error": ("problem", "mean_relative_error"),
+    "max_relative_error": ("problem", "max_relative_error"),
+    "n_active": ("problem", "n_active"),
+    "kish_ess": ("problem", "kish_ess"),
+    "evaluate": ("problem", "evaluate"),
+    "L1Solution": ("problem", "L1Solution"),
+    "alpha_grid": ("problem", "alpha_grid"),
+    "lambda_max": ("problem", "lambda_max"),
+    "objective": ("problem", "objective"),
+    "duality_gap": ("problem", "duality_gap"),
+    "kkt_residual": ("problem", "kkt_residual"),
+    "GATE_BETA": ("problem", "BETA"),
+    "GATE_GAMMA": ("problem", "GAMMA"),
+    "GATE_ZETA": ("problem", "ZETA"),
+    "expected_l0": ("problem", "expected_l0"),
+    "gate_cdf": ("problem", "gate_cdf"),
+    "gate_density": ("problem", "gate_density"),
+    "gate_prob_one": ("problem", "gate_prob_one"),
+    "gate_prob_zero": ("problem", "gate_prob_zero"),
+    "sample_gates": ("problem", "sample_gates"),
+    "fista": ("solvers", "fista"),
+    "ipm": ("solvers", "ipm"),
+    "active_set": ("solvers", "active_set"),
+    "nn_lasso_path": ("solvers", "nn_lasso_path"),
+    "relaxed_refit": ("solvers", "relaxed_refit"),
+    "vertex_solution": ("solvers", "vertex_solution"),
+    "optimal_set_ranges": ("solvers", "optimal_set_ranges"),
+    "rake": ("solvers", "rake"),
+    "train_hard_concrete": ("solvers", "train_hard_concrete"),
+    "train_with_l0_python": ("solvers", "train_with_l0_python"),
+    "SubsampleRakeCalibrator": ("estimators", "SubsampleCalibrator"),
+    "CalibrationResult": ("solvers", "CalibrationResult"),
+    "synthetic_problem": ("experiment", "synthetic_problem"),
+    "COLUMNS": ("experiment", "COLUMNS"),
+    "PARAM_COLUMNS": ("experiment", "PARAM_COLUMNS"),
+    "PUBLISHED_L1_LAMBDAS": ("experiment", "PUBLISHED_L1_LAMBDAS"),
+    "PUBLISHED_L0_LAMBDAS": ("experiment", "PUBLISHED_L0_LAMBDAS"),
+    "sweep_l1": ("experiment", "sweep_l1"),
+    "sweep_hard_concrete": ("experiment", "sweep_hard_concrete"),
+    "BUDGET_METHODS": ("experiment", "BUDGET_METHODS"),
+    "DEFAULT_METHODS": ("experiment", "DEFAULT_METHODS"),
+    "sweep_budget_hard_concrete": ("experiment", "sweep_budget_hard_concrete"),
+    "sweep_budget_l1": ("experiment", "sweep_budget_l1"),
+    "sweep_budget_sampler": ("experiment", "sweep_budget_sampler"),
+    "REGIONS_CPS": ("experiment", "REGIONS_CPS"),
+    "cube_sample": ("solvers", "cube_sample"),
+    "inclusion_probabilities": ("solvers", "inclusion_probabilities"),
+    "integerize": ("solvers", "integerize"),
+    "systematic_sample": ("solvers", "systematic_sample"),
+    "sweep_subsample": ("experiment", "sweep_subsample"),
+    "dense_reference": ("experiment", "dense_reference"),
+    "family_holdout_tasks": ("experiment", "family_holdout_tasks"),
+    "NationBenchmark": ("experiment", "NationBenchmark"),
+    "NATION_FAMILIES": ("experiment", "NATION_FAMILIES"),
+    "runtime_table": ("experiment", "runtime_table"),
+    "available_cpus": ("threads", "available_cpus"),
+    "cpu_quota": ("threads", "cpu_quota"),
+    "thread_limits": ("threads", "thread_limits"),
+}
+"""Names that left the face: ``name -> (subpackage, name there)``; importable from ``rk`` for one more release."""
+
+
+def __getattr__(name):
+    if name in MOVED:
+        module, attr = MOVED[name]
+        _warnings.warn(f"rk.{name} moved to reweightkit.{module}.{attr} (rk.{name} goes in the next release)",
+                       DeprecationWarning,
+                       stacklevel=2)
+        return getattr(_importlib.import_module(f"reweightkit.{module}"), attr)
+    raise AttributeError(f"module 'reweightkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(MOVED))

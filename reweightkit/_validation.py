@@ -19,7 +19,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["Interval", "Options", "Bounds", "validate_params", "check_seed", "MAX_SEED"]
+__all__ = ["Interval", "Options", "Bounds", "validate_params", "check_seed", "check_seeds", "check_grid", "MAX_SEED"]
 
 MAX_SEED = 2**63 - 1
 """Largest seed accepted (numpy and torch generators take 64-bit seeds)."""
@@ -155,3 +155,21 @@ def check_seed(seed, name="seed", allow_none=True) -> int | None:
     allowed = [None] if allow_none else []
     validate_params({name: allowed + [Interval(Integral, 0, MAX_SEED)]}, {name: seed})
     return None if seed is None else int(seed)
+
+
+def check_grid(name, grid):
+    """The grid as a float array: non-empty, finite and ``>= 0``, else a ``ValueError`` naming it."""
+    grid = np.atleast_1d(np.asarray(grid, dtype=float))
+    if grid.size == 0:
+        raise ValueError(f"{name} grid is empty")
+    if not np.all(np.isfinite(grid)) or np.any(grid < 0):
+        raise ValueError(f"{name} grid must be finite and >= 0, got {grid.tolist()}")
+    return grid
+
+
+def check_seeds(seeds):
+    """The seeds as a list of ints: non-empty, each in ``[0, 2**63 - 1]``."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    return [check_seed(s, "seeds", allow_none=False) for s in seeds]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import sys
@@ -20,17 +21,18 @@ from .estimators import (
     Calibrator,
     HardConcreteCalibrator,
     SparseCalibrator,
-    SubsampleRakeCalibrator,
+    SubsampleCalibrator,
 )
 from .experiment.comparison import BUDGET_METHODS, run_comparison, run_replicates
 from .experiment.data import published_example, superpopulation
-from .experiment.io import read_targets, save_weights
+from .experiment.io import check_output_path, read_targets, save_weights
 from .experiment.methods import METHODS
 from .experiment.nation import NATION_FAMILIES, nation
 from .experiment.plotting import plot_frontier, plot_runtime
 from .experiment.realdata import cps1988_benchmark, cps1988_population
 from .experiment.summary import runtime_table, summarize
-from .experiment.sweeps import PARAM_COLUMNS, PUBLISHED_L0_LAMBDAS, CalibrationTask
+from .experiment.sweeps import PARAM_COLUMNS, PUBLISHED_L0_LAMBDAS
+from .experiment.task import CalibrationTask
 from .problem.nnlasso import alpha_grid
 
 __all__ = ["main", "run_frontier", "RESULT_FILES"]
@@ -98,7 +100,11 @@ def _staging_dir(out: Path) -> Path:
                              "choose a new or empty folder, so that replacing the results cannot delete them")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it 0700: the results folder gets ordinary permissions
+        return staging
     except OSError as e:
         raise ValueError(f"--out {str(out)!r} cannot be written: {e.strerror or e}") from e
 
@@ -224,60 +230,85 @@ def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budg
 
 
 CALIBRATE_METHODS = {
-    "rake": "dense raking of every record (rk.Calibrator('raking'))",
-    "linear": "dense linear calibration, truncated with --bounds",
-    "logit": "dense logit calibration within --bounds (required)",
+    "dense": "every record calibrated (rk.Calibrator): --distance raking (default), linear (truncated with "
+             "--bounds) or logit (within --bounds, required)",
     "l1": "L1 (SparseCalibrator): --alpha or --n-records",
-    "hardconcrete": "Hard Concrete gates: --lambda-l0 or --n-records",
-    "subsample": "random subsample of --n-records records, calibrated",
-    "cube": "balanced sample (cube method) of --n-records records, calibrated",
-    "calibrate-reduce": "dense raking, then --n-records records by PPS, calibrated",
+    "hardconcrete": "Hard Concrete gates (HardConcreteCalibrator): --lambda-l0 or --n-records",
+    "subsample": "random subsample of --n-records records, calibrated (SubsampleCalibrator)",
+    "cube": "balanced sample (cube method) of --n-records records, calibrated (BalancedSampleCalibrator)",
+    "calibrate-reduce": "dense raking, then --n-records records by PPS, calibrated (CalibrateThenReduceCalibrator)",
 }
+"""The calibrate subcommand's methods: the names of rk.METHODS (``dense`` with its ``--distance``)."""
+CALIBRATE_ALIASES = {"rake": ("dense", "raking"), "linear": ("dense", "linear"), "logit": ("dense", "logit")}
+"""Old ``--method`` values, accepted for one release with a notice: ``--method dense --distance ...``."""
 
 
 def _estimator(args):
     """The estimator the calibrate subcommand's arguments describe (ValueError for a missing setting)."""
     m, k, refit, bounds, seed = args.method, args.n_records, args.refit, args.bounds, args.seed
     refit = False if refit == "none" else refit
-    if m in ("rake", "linear", "logit"):
-        return Calibrator({"rake": "raking"}.get(m, m), bounds=bounds)
+    if m in CALIBRATE_ALIASES:
+        m, distance = CALIBRATE_ALIASES[m]
+        print(f"note: --method {args.method} is now --method dense --distance {distance} (the old name goes in the "
+              "next release)", file=sys.stderr)
+        args.distance = distance
+    fallback = args.on_infeasible
+    if m == "dense":
+        return Calibrator(args.distance, bounds=bounds, on_infeasible=fallback)
     if m == "l1":
-        return SparseCalibrator(alpha=args.alpha, n_records=k, refit=refit or False, bounds=bounds)
+        return SparseCalibrator(alpha=args.alpha, n_records=k, refit=refit or False, bounds=bounds,
+                                on_infeasible=fallback)
     if m == "hardconcrete":
         return HardConcreteCalibrator(lambda_l0=args.lambda_l0, n_records=k, seed=seed, refit=refit or False,
-                                      bounds=bounds, epochs=args.epochs)
+                                      bounds=bounds, epochs=args.epochs, on_infeasible=fallback,
+                                      verbose=not args.no_progress)
     if k is None:
         raise ValueError(f"--method {m} needs --n-records")
-    cls = {"subsample": SubsampleRakeCalibrator, "cube": BalancedSampleCalibrator,
+    cls = {"subsample": SubsampleCalibrator, "cube": BalancedSampleCalibrator,
            "calibrate-reduce": CalibrateThenReduceCalibrator}[m]
-    return cls(k, seed=seed, refit=refit if refit is not None else "raking", bounds=bounds)
+    return cls(k, seed=seed, refit=refit if refit is not None else "raking", bounds=bounds, on_infeasible=fallback)
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _calibrate(args, parser) -> int:
     t0 = time.perf_counter()
-    out = Path(args.out)
-    if out.suffix not in (".csv", ".parquet"):
-        parser.error(f"--out must end in .csv or .parquet, got {args.out!r}")
-    if out.exists() and out.is_dir():
-        parser.error(f"--out {args.out!r} is a folder; give a file name such as weights.csv")
+    try:  # everything about the output is checked before the fit: a bad --out fails in a second
+        out = check_output_path(args.out)
+    except (ValueError, ImportError) as e:
+        parser.error(f"--out: {e}")
     try:
-        df = pd.read_csv(args.data)
+        df = pd.read_csv(args.data, dtype=None if args.id_col is None else {args.id_col: str})
     except (OSError, ValueError) as e:
         parser.error(f"cannot read DATA {args.data!r}: {e}")
+    if args.id_col is not None:
+        if args.id_col not in df.columns:
+            parser.error(f"--id-col {args.id_col!r} is not a column of {args.data!r}")
+        if df[args.id_col].duplicated().any():
+            parser.error(f"--id-col {args.id_col!r} has duplicate values: ids must identify the records")
+        df = df.set_index(args.id_col)
     try:
         marginal, continuous = read_targets(args.targets, df)
         est = _estimator(args).fit(df, marginal or None, continuous or None,
                                    weight_col=None if args.weight_col == "none" else args.weight_col)
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, ImportError) as e:
         parser.error(str(e))
-    sidecar = save_weights(est, out, extra={"data": str(args.data), "targets": str(args.targets)})
+    extra = {"data": str(args.data), "data_sha256": _sha256(args.data), "targets": str(args.targets),
+             "targets_sha256": _sha256(args.targets), "command": " ".join(["reweightkit", *sys.argv[1:]])}
+    sidecar = save_weights(est, out, extra=extra)
     with pd.option_context("display.width", 160, "display.max_rows", 500, "display.float_format", "{:.6g}".format):
         print(est.target_table().to_string(index=False))
     print(f"\n{est!r}: {est.n_active_:,} of {len(df):,} records active; Kish ESS {est.kish_ess_:,.1f}; design effect "
-          f"{est.design_effect_:.3g}; max weight {est.max_weight_:,.4g}; g = w / w0 in [{est.g_min_:.4g}, "
-          f"{est.g_max_:.4g}]; largest train-target error {est.max_train_error_:.3g}; exact calibration "
-          f"{'yes' if est.exact_ else 'no'}" + ("" if est.bounds_held_ is None else
-                                              f"; bounds held {'yes' if est.bounds_held_ else 'no'}"))
+          f"{est.design_effect_:.3g}; max weight {est.max_weight_:,.4g}; g = w / base in [{est.g_min_:.4g}, "
+          f"{est.g_max_:.4g}] (base: {est._g_base}); largest train-target error {est.max_train_error_:.3g}; exact "
+          f"calibration {'yes' if est.exact_ else 'no'}" + ("" if est.bounds_held_ is None else
+                                                          f"; bounds held {'yes' if est.bounds_held_ else 'no'}"))
     print(f"wrote {out} and {sidecar.name} in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -313,16 +344,26 @@ def main(argv=None) -> int:
     c.add_argument("data", help="the records, a CSV file with a header")
     c.add_argument("--targets", required=True, help="JSON or YAML: {marginal: {column: {category: count}}, "
                                                     "continuous: {column: total}}")
-    c.add_argument("--method", choices=list(CALIBRATE_METHODS), default="rake")
+    c.add_argument("--method", choices=[*CALIBRATE_METHODS, *CALIBRATE_ALIASES], default="dense",
+                   help="default dense")
+    c.add_argument("--distance", choices=["raking", "linear", "logit"], default="raking",
+                   help="the calibration distance of --method dense (default raking)")
     c.add_argument("--n-records", type=int, default=None, help="record budget (sparse methods)")
     c.add_argument("--alpha", type=float, default=None, help="L1 penalty as a fraction of lambda_max")
     c.add_argument("--lambda-l0", type=float, default=None, help="Hard Concrete penalty")
     c.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
     c.add_argument("--refit", choices=["none", "relaxed", "linear", "raking", "logit"], default=None,
                    help="calibrate the selected records (default: raking for the samplers, none for l1/hardconcrete)")
-    c.add_argument("--bounds", type=_bounds, default=None, help="LO,HI bounds on g = w / w0")
+    c.add_argument("--bounds", type=_bounds, default=None,
+                   help="LO,HI bounds on g = w / d: d the design weights (dense, l1, hardconcrete) or the sample's "
+                        "Horvitz-Thompson weights (subsample, cube, calibrate-reduce)")
     c.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     c.add_argument("--weight-col", default="weight", help="design weight column, or 'none' for uniform")
+    c.add_argument("--id-col", default=None, help="a column of record ids (read as text, kept in the weights file)")
+    c.add_argument("--on-infeasible", choices=["raise", "least_squares"], default="raise",
+                   help="when the targets cannot be met (within --bounds): fail and write nothing (default), or "
+                        "write the bounded least-squares fit, marked inexact")
+    c.add_argument("--no-progress", action="store_true", help="hide progress bars")
     c.add_argument("--out", required=True, help="the weights file: .csv or .parquet")
     f = sub.add_parser("frontier", help="run every method's sweep on a benchmark and write the frontier")
     f.add_argument("--out", default="results", help="output folder (default ./results)")

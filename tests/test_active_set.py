@@ -5,7 +5,8 @@ import pytest
 import scipy.sparse as sp
 
 import reweightkit as rk
-from reweightkit import duality_gap, kkt_residual, lambda_max, nn_lasso_path
+from reweightkit.problem import duality_gap, kkt_residual, lambda_max
+from reweightkit.solvers import nn_lasso_path
 from reweightkit.solvers.active_set import DENSE_CAP, active_set
 from reweightkit.solvers.ipm import ipm
 
@@ -27,7 +28,7 @@ def test_published_path_is_certified_and_matches_the_interior_point(published):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_random_sparse_problems_match_the_interior_point(seed):
-    p = rk.prepare(*rk.synthetic_problem(3000, (12, 8, 5), n_cont=3, noise=0.05, seed=seed)[:3])
+    p = rk.prepare(*rk.experiment.synthetic_problem(3000, (12, 8, 5), n_cont=3, noise=0.05, seed=seed)[:3])
     lm = lambda_max(p.At_rec, p.b_t)
     for alpha in (0.5, 0.1, 0.01, 0.001):
         a = active_set(p.At_rec, p.b_t, alpha * lm)

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 import reweightkit as rk
-from reweightkit.problem import system as system_module
+from reweightkit.problem import frame as system_module
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "reweightkit"
 # each layer may import only layers with a smaller rank (and itself)
-LAYERS = {"exceptions": 0, "_validation": 0, "_version": 0, "_threads": 0,
+LAYERS = {"exceptions": 0, "_validation": 0, "_version": 0, "threads": 0,
           "problem": 1, "solvers": 2, "estimators": 3, "experiment": 4,
           "widgets": 5, "cli": 5, "__main__": 6, "__init__": 7}
 
@@ -108,7 +108,7 @@ ESTIMATORS = [
     rk.SparseCalibrator(alpha=0.1, refit=True, solver="ipm"),
     rk.HardConcreteCalibrator(lambda_l0=1e-4, epochs=30, seed=3),
     rk.RakeCalibrator(tol=1e-10),
-    rk.SubsampleRakeCalibrator(200, seed=4),
+    rk.SubsampleCalibrator(200, seed=4),
 ]
 
 
@@ -184,20 +184,22 @@ def test_one_comparison_builds_each_system_at_most_twice(published, monkeypatch)
         prepared[0] += 1
         return real_prepare(*args, **kwargs)
 
-    # every module that calls them looks them up in reweightkit.problem.system at call time,
-    # except modules that imported the names: patch those bindings too
-    import reweightkit.experiment.sweeps as sweeps
-    import reweightkit.solvers.optimal_set as optimal_set
+    # every module that imported the names holds its own binding: patch them all
+    import importlib
+    import sys
 
-    monkeypatch.setattr(system_module, "build_system", counting_build)
-    monkeypatch.setattr(system_module, "prepare", counting_prepare)
-    monkeypatch.setattr(sweeps, "build_system", counting_build)
-    monkeypatch.setattr(sweeps, "prepare", counting_prepare)
-    monkeypatch.setattr(optimal_set, "build_system", counting_build)
+    for path in _modules():
+        if path.name == "__main__.py":
+            continue
+        mod = sys.modules.get(_module_name(path)) or importlib.import_module(_module_name(path))
+        if getattr(mod, "build_system", None) is real_build:
+            monkeypatch.setattr(mod, "build_system", counting_build)
+        if getattr(mod, "prepare", None) is real_prepare:
+            monkeypatch.setattr(mod, "prepare", counting_prepare)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = rk.run_comparison(df, tm, tc, hm, seeds=range(2), epochs=20)
-    assert set(res["method"]) == set(rk.DEFAULT_METHODS)
+    assert set(res["method"]) == set(rk.experiment.DEFAULT_METHODS)
     assert len(built) == 2 and max(built.values()) <= 2, built
     assert prepared[0] == 1
 
@@ -206,7 +208,7 @@ def test_summarize_names_each_methods_grid_column(published):
     df, tm, tc, hm = published
     res = rk.run_comparison(df, tm, tc, hm, methods=["l1", "subsample", "dense"], alphas=[0.5, 0.05], sizes=[300],
                             seeds=[0, 1])
-    assert list(res.columns[: len(rk.COLUMNS)]) == rk.COLUMNS
+    assert list(res.columns[: len(rk.experiment.COLUMNS)]) == rk.experiment.COLUMNS
     s = rk.summarize(res)
     params = dict(zip(s["method"], s["param"]))
     assert params["l1"] == "alpha" and params["subsample"] == "n_records" and pd.isna(params["dense"])
@@ -228,16 +230,16 @@ def test_run_comparison_accepts_a_prepared_task(published):
 
 
 def test_one_alpha_grid_and_one_active_definition():
-    np.testing.assert_array_equal(rk.alpha_grid(), np.geomspace(0.9, 1e-3, 15))
+    np.testing.assert_array_equal(rk.problem.alpha_grid(), np.geomspace(0.9, 1e-3, 15))
     w = np.array([0.0, 1e-13, 2e-9, 5.0])
-    assert rk.n_active(w) == 2 == rk.Scorer(rk.build_system(pd.DataFrame({"g": ["a"] * 4}), {"g": {"a": 1.0}})
-                                            ).score(w)["n_active"]
+    system = rk.problem.build_system(pd.DataFrame({"g": ["a"] * 4}), {"g": {"a": 1.0}})
+    assert rk.problem.n_active(w) == 2 == rk.problem.Scorer(system).score(w)["n_active"]
     assert rk.weight_summary(w)["n_active"] == 2
 
 
 OLD_PUBLIC = ["synthetic_problem", "expected_l0", "gate_cdf", "gate_density", "gate_prob_one", "gate_prob_zero",
               "sample_gates", "widgets", "optimal_set_ranges", "vertex_solution", "RakeCalibrator", "RakeWarning",
-              "SubsampleRakeCalibrator", "dense_reference", "pareto_front", "plot_frontier", "plot_runtime",
+              "SubsampleCalibrator", "dense_reference", "pareto_front", "plot_frontier", "plot_runtime",
               "plot_train_test", "rake", "run_comparison", "summarize", "superpopulation", "sweep_hard_concrete",
               "sweep_l1", "sweep_subsample", "CalibrationSystem", "ConvergenceWarning", "HardConcreteCalibrator",
               "LambdaMaxWarning", "SparseCalibrator", "build_system", "evaluate", "kish_ess", "max_relative_error",
@@ -246,9 +248,15 @@ OLD_PUBLIC = ["synthetic_problem", "expected_l0", "gate_cdf", "gate_density", "g
 
 
 def test_public_names_stay_importable():
-    missing = [n for n in OLD_PUBLIC if n not in rk.__all__ or not hasattr(rk, n)]
+    """Every name that was public stays reachable from rk: on the face, or (for one release) with a
+    DeprecationWarning naming its subpackage."""
+    missing = [n for n in OLD_PUBLIC if n not in rk.__all__ and n not in rk.MOVED]
     assert not missing
     assert all(hasattr(rk, n) for n in rk.__all__)
+    for n in OLD_PUBLIC:
+        if n in rk.MOVED:
+            with pytest.warns(DeprecationWarning, match=f"rk.{n} moved"):
+                getattr(rk, n)
 
 
 NUMPYDOC_CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01", "SS01"}
@@ -256,16 +264,22 @@ NUMPYDOC_CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01", "SS01"}
 section; no summary line."""
 
 
+SUBPACKAGES = ("problem", "solvers", "estimators", "experiment", "threads")
+
+
 def _public_objects():
-    """Import paths of every public function, class and public method reachable from ``rk.__all__``."""
+    """Import paths of every public function, class and public method reachable from ``rk.__all__`` and from the
+    documented subpackages' ``__all__``."""
     import inspect
 
-    names = []
-    for name in rk.__all__:
-        obj = getattr(rk, name)
-        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+    names, seen = [], set()
+    places = [("", n) for n in rk.__all__] + [(f"{p}.", n) for p in SUBPACKAGES for n in getattr(rk, p).__all__]
+    for prefix, name in places:
+        obj = getattr(rk, name) if not prefix else getattr(getattr(rk, prefix[:-1]), name)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)) or id(obj) in seen:
             continue
-        names.append(f"reweightkit.{name}")
+        seen.add(id(obj))
+        name = prefix + name
         if inspect.isclass(obj) and not issubclass(obj, Warning):
             methods = {m for m, v in vars(obj).items() if not m.startswith("_")
                        and (inspect.isfunction(v) or isinstance(v, (classmethod, staticmethod)))}
@@ -283,10 +297,17 @@ def test_numpydoc_validation(qualname):
 
 
 def test_notebooks_use_only_the_public_api():
+    """Notebooks use the face (``rk.X``) and the documented subpackages' public names (``rk.problem.X``), nothing
+    deeper and nothing deprecated."""
     for src in sorted((ROOT / "notebooks").glob("[0-9]*.py")):
         text = src.read_text()
-        below = re.findall(r"(?:from|import)\s+reweightkit\.\w+", text)
-        inner = re.findall(r"rk\.(?!widgets\b)[a-z_]+\.\w+", text)
-        assert not below and not inner, f"{src.name} reaches into internals: {below + inner}"
-        for name in re.findall(r"rk\.(\w+)", text):
+        assert not re.findall(r"^from reweightkit import", text, re.M), f"{src.name}: import names from rk's face as rk.X"
+        for sub, names in re.findall(r"^from reweightkit\.(\w+) import ([^\n]+)", text, re.M):
+            assert sub in (*SUBPACKAGES, "widgets"), f"{src.name} imports below the package: reweightkit.{sub}"
+            for name in (n.strip().split(" as ")[0] for n in names.split(",")):
+                assert name in getattr(rk, sub).__all__, f"{src.name} imports reweightkit.{sub}.{name}, not public"
+        for sub, name in re.findall(r"\brk\.([a-z_]+)\.(\w+)", text):
+            assert sub in (*SUBPACKAGES, "widgets") and name in getattr(rk, sub).__all__, \
+                f"{src.name} reaches into internals: rk.{sub}.{name}"
+        for name in re.findall(r"\brk\.(\w+)", text):
             assert name in rk.__all__, f"{src.name} uses rk.{name}, which is not public"

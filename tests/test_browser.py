@@ -201,7 +201,7 @@ def test_l1_alpha_slider_redraws(lab):
     before, after = _slide_once(lab, "02_l1_fista.ipynb", "l1_alpha")
     # the numbers shown are the notebook's own path: recompute it here and compare
     df, tm, tc, hm = rk.published_example()
-    path = rk.widgets.l1_path(df, tm, tc, hm, alphas=rk.alpha_grid(25))  # as notebook 02 builds it
+    path = rk.widgets.l1_path(df, tm, tc, hm, alphas=rk.problem.alpha_grid(25))  # as notebook 02 builds it
     labels = [f"{p:.3g}" for p in path.penalties]
     i0, i1 = labels.index(before[2]), labels.index(after[2])
     assert i1 == i0 + 1
@@ -212,6 +212,6 @@ def test_hard_concrete_lambda_slider_redraws(lab):
     import reweightkit as rk
 
     before, after = _slide_once(lab, "03_l0_hard_concrete.ipynb", "l0_lambda")
-    grid = [f"{p:.3g}" for p in rk.PUBLISHED_L0_LAMBDAS]
+    grid = [f"{p:.3g}" for p in rk.experiment.PUBLISHED_L0_LAMBDAS]
     assert grid.index(after[2]) == grid.index(before[2]) + 1
     assert after[0] < before[0]  # a larger lambda_L0 keeps fewer records (seed 0 of the notebook's sweep)

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")  # the [l0] extra; CI installs it, so this never skips there
 
 import reweightkit as rk  # noqa: E402 (after the importorskip)
-from reweightkit import train_hard_concrete, train_with_l0_python  # noqa: E402
+from reweightkit.solvers import train_hard_concrete, train_with_l0_python  # noqa: E402
 
 FAST = dict(epochs=150)
 # short trainings are the point of most tests here: Hard Concrete's "not settled" warning is tested on its own
@@ -63,7 +63,7 @@ def test_replicas_do_not_interact(published, engine):
 @pytest.mark.parametrize("kw", [{}, {"lambda_l2": 1e-3}, {"lambda_l2": 1e-3, "l2_center": "w0"}])
 def test_fast_engine_gradient_equals_autograd(published, monkeypatch, kw):
     """The hand-written gradient equals autograd's on the same draws (torch's global generator, seeds=None)."""
-    from reweightkit.solvers import hardconcrete as hc
+    from reweightkit.solvers import hc_fast as hc
 
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
@@ -107,8 +107,8 @@ def test_tiny_lambda_nearly_meets_train_targets(published):
     df, tm, tc, _ = published
     for seed in (0, 1, 2):
         cal = rk.HardConcreteCalibrator(lambda_l0=1e-8, seed=seed, epochs=2000).fit(df, tm, tc)
-        assert rk.mean_relative_error(df, cal.weights_, tm, tc) < 0.02
-        assert rk.max_relative_error(df, cal.weights_, tm, tc) < 0.05
+        assert rk.problem.mean_relative_error(df, cal.weights_, tm, tc) < 0.02
+        assert rk.problem.max_relative_error(df, cal.weights_, tm, tc) < 0.05
     h = cal.history_
     assert list(h.columns) == ["epoch", "loss", "data_loss", "expected_active", "max_rel_error", "n_active"]
     assert h["epoch"].iloc[-1] == 2000 and h["expected_active"].iloc[-1] < h["expected_active"].iloc[0]
@@ -165,7 +165,7 @@ def test_fast_sweep_agrees_with_sequential_l0_python_statistically(published):
     seq = np.vstack([train_with_l0_python(p.At_rec, p.b_t, p.w0, lam, s, epochs=500)["weights"][0]
                      for lam, s in zip(lams, seeds)])
     for block in (slice(0, 5), slice(5, 10)):
-        for stat in (lambda w: (w > 0).sum(), lambda w: rk.mean_relative_error(df, w, hm)):
+        for stat in (lambda w: (w > 0).sum(), lambda w: rk.problem.mean_relative_error(df, w, hm)):
             a = np.array([stat(w) for w in batched[block]], dtype=float)
             b = np.array([stat(w) for w in seq[block]], dtype=float)
             se = np.sqrt(a.var(ddof=1) / 5 + b.var(ddof=1) / 5)

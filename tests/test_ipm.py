@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import reweightkit as rk
-from reweightkit import duality_gap, fista, ipm, kkt_residual, lambda_max, nn_lasso_path, objective
+from reweightkit.problem import duality_gap, kkt_residual, lambda_max, objective
+from reweightkit.solvers import fista, ipm, nn_lasso_path
 
 from .conftest import random_problem
 

@@ -82,7 +82,7 @@ def test_calibrating_to_counts_predicts_held_out_families_better_than_design_wei
     counts = ["district_age_sex", "district_household_size", "state_income_bracket_count", "national_households"]
     held = ["state_medicaid_persons", "state_tax", "state_snap"]
     keep = full.system.family_rows(counts + held)
-    sub = rk.prepare_system(full.system.subset(keep), nb.design_weights)
+    sub = rk.problem.prepare_system(full.system.subset(keep), nb.design_weights)
     task = rk.CalibrationTask.from_problem(sub, held)
     assert set(task.problem.system.families) == set(counts)
     with warnings.catch_warnings():
@@ -119,7 +119,7 @@ def test_family_holdout_never_leaks_into_a_fit(monkeypatch):
         assert system.n_targets + task.test.n_targets == full.system.n_targets
     assert set(task.test.families) == set(held)
     # the train problem's start point is computed from the train targets alone
-    again = rk.prepare_system(full.system.subset(~full.system.family_rows(held)), nb.design_weights)
+    again = rk.problem.prepare_system(full.system.subset(~full.system.family_rows(held)), nb.design_weights)
     np.testing.assert_array_equal(task.problem.w0, again.w0)
 
 
@@ -127,7 +127,7 @@ def test_leave_one_family_out_runs_every_family():
     nb = rk.nation(0.005, seed=0)
     full = nb.problem()
     fams = ["state_tax", "state_snap"]
-    tasks = list(rk.family_holdout_tasks(full, fams))
+    tasks = list(rk.experiment.family_holdout_tasks(full, fams))
     assert [f for f, _ in tasks] == fams
     assert all(set(t.test.families) == {f} for f, t in tasks)
     with warnings.catch_warnings():
@@ -145,25 +145,25 @@ def test_leave_one_family_out_runs_every_family():
 def test_tail_metrics_on_a_hand_made_example():
     # 4 targets over 4 records; the two smallest targets are 1 and 2 (10 % of 4 rounds up to 1 target: b = 1)
     A = sp.csr_matrix(np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]))
-    train = rk.CalibrationSystem(A=A, b=np.array([1.0, 2.0, 10.0, 20.0]), names=list("abcd"), kinds=["matrix"] * 4)
+    train = rk.problem.CalibrationSystem(A=A, b=np.array([1.0, 2.0, 10.0, 20.0]), names=list("abcd"), kinds=["matrix"] * 4)
     test = train.subset([0, 1, 2, 3])
     w = np.array([0.0, 2.08, 13.0, 1.0])  # errors: -100 %, +4 %, +40 %, -19.6 %
-    row = rk.Scorer(train, test, small_share=0.25).score(w)
+    row = rk.problem.Scorer(train, test, small_share=0.25).score(w)
     e = np.array([1.0, 0.04, 0.4, 0.196])
     assert row["train_error"] == pytest.approx(e.mean())
     assert row["train_capped_error"] == pytest.approx(np.minimum(e, 1).mean())
     assert row["train_median_error"] == pytest.approx(np.median(e))
     assert row["train_within_5pct"] == pytest.approx(0.25)  # only b
     assert row["train_uncovered_small"] == 1.0  # the smallest target (a) has no kept record
-    row = rk.Scorer(train, test, small_share=0.5).score(w)
+    row = rk.problem.Scorer(train, test, small_share=0.5).score(w)
     assert row["train_uncovered_small"] == 0.5  # a uncovered, b covered
     big = np.array([0.0, 2.0, 100.0, 1.0])  # +900 % on c: the capped loss counts it as 100 %
-    row = rk.Scorer(train, None).score(big)
+    row = rk.problem.Scorer(train, None).score(big)
     # errors -100 %, 0 %, +910 %, +415 %: capped at 100 % each
     assert row["train_capped_error"] == pytest.approx(0.75)
     assert np.isnan(row["test_capped_error"]) and np.isnan(row["test_uncovered_small"])
     with pytest.raises(ValueError, match="small_share"):
-        rk.Scorer(train, None, small_share=0.0)
+        rk.problem.Scorer(train, None, small_share=0.0)
 
 
 def test_matrix_task_equals_dataframe_task_on_the_published_example(published):

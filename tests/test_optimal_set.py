@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import reweightkit as rk
-from reweightkit import objective
+from reweightkit.problem import objective
 
 from .conftest import random_problem
 
@@ -16,7 +16,7 @@ def test_hand_example():
     w0 = 1 and largest, 1.5, at w0 = 3.
     """
     df = pd.DataFrame({"g": ["a", "a", "a"], "sex": ["m", "f", "f"]})
-    tab, s = rk.optimal_set_ranges(df, np.array([1.0, 1.0, 1.0]), {"g": {"a": 3}}, None, {"sex": {"m": 1, "f": 2}})
+    tab, s = rk.solvers.optimal_set_ranges(df, np.array([1.0, 1.0, 1.0]), {"g": {"a": 3}}, None, {"sex": {"m": 1, "f": 2}})
     np.testing.assert_allclose(tab["min_estimate"], [0, 0], atol=1e-9)
     np.testing.assert_allclose(tab["max_estimate"], [3, 3], atol=1e-9)
     np.testing.assert_allclose(tab["estimate"], [1, 2])
@@ -47,11 +47,11 @@ def test_vertex_on_published_problem(published, alpha):
     assert plain.n_active_ > 1000 and vert.n_active_ <= 7
     # same objective, very different held-out error: the optimal set is wide
     if alpha == 0.001:
-        assert rk.mean_relative_error(df, plain.weights_, hm) == pytest.approx(0.128, abs=0.005)
-        _, s = rk.optimal_set_ranges(df, plain.weights_, tm, tc, hm)
+        assert rk.problem.mean_relative_error(df, plain.weights_, hm) == pytest.approx(0.128, abs=0.005)
+        _, s = rk.solvers.optimal_set_ranges(df, plain.weights_, tm, tc, hm)
         assert s["min_error"] <= s["error_at_w"] <= s["max_error"]
         assert s["max_error"] - s["min_error"] > 0.3  # which vertex an LP returns is arbitrary; the range is not
-        assert s["min_error"] <= rk.mean_relative_error(df, vert.weights_, hm) <= s["max_error"] + 1e-9
+        assert s["min_error"] <= rk.problem.mean_relative_error(df, vert.weights_, hm) <= s["max_error"] + 1e-9
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -71,11 +71,11 @@ def test_optimal_set_with_dependent_margins_and_large_population():
     population of 200,000 (a raw row of ones made HiGHS report the feasible set infeasible)."""
     df, tm, tc, hm = rk.superpopulation(seed=0)
     cal = rk.SparseCalibrator(alpha=0.5).fit(df, tm, tc)
-    table, s = rk.optimal_set_ranges(df, cal.weights_, tm, tc, hm)
+    table, s = rk.solvers.optimal_set_ranges(df, cal.weights_, tm, tc, hm)
     assert len(table) == 9 and np.isnan(s["max_error"])  # 9 held-out targets > max_sign_targets
     assert (table.min_estimate <= table.estimate * (1 + 1e-7) + 1e-6).all()
     assert (table.estimate <= table.max_estimate * (1 + 1e-7) + 1e-6).all()
     assert s["min_error"] <= s["error_at_w"] + 1e-9
     p = rk.prepare(df, tm, tc)
-    v = rk.vertex_solution(p.At_rec, cal.weights_)
+    v = rk.solvers.vertex_solution(p.At_rec, cal.weights_)
     np.testing.assert_allclose(p.At_rec.T @ v, p.At_rec.T @ cal.weights_, rtol=1e-9, atol=1e-12)

@@ -18,10 +18,10 @@ def population():
 def test_loader_returns_the_documented_columns_and_rows(population):
     assert len(population) == 28_155
     expected = {"wage", "education", "experience", "ethnicity", "smsa", "region", "parttime", "education_band",
-                "experience_band"} | {f"wage_{r}" for r in rk.REGIONS_CPS}
+                "experience_band"} | {f"wage_{r}" for r in rk.experiment.REGIONS_CPS}
     assert expected <= set(population.columns)
-    assert set(population["region"]) == set(rk.REGIONS_CPS)
-    np.testing.assert_allclose(sum(population[f"wage_{r}"] for r in rk.REGIONS_CPS), population["wage"])
+    assert set(population["region"]) == set(rk.experiment.REGIONS_CPS)
+    np.testing.assert_allclose(sum(population[f"wage_{r}"] for r in rk.experiment.REGIONS_CPS), population["wage"])
 
 
 def test_targets_are_the_populations_group_totals(population):
@@ -56,8 +56,8 @@ def test_calibration_predicts_held_out_families_better_than_design_weights(popul
     design, raked = [], []
     for s in range(5):
         df, tm, tc, hm, hc = rk.cps1988_benchmark(s, population=population)
-        design.append(rk.mean_relative_error(df, df["weight"], hm, hc))
-        raked.append(rk.mean_relative_error(df, rk.RakeCalibrator().fit(df, tm).weights_, hm, hc))
+        design.append(rk.problem.mean_relative_error(df, df["weight"], hm, hc))
+        raked.append(rk.problem.mean_relative_error(df, rk.RakeCalibrator().fit(df, tm).weights_, hm, hc))
     assert np.mean(raked) < 0.85 * np.mean(design)
 
 

@@ -60,9 +60,9 @@ def test_held_out_ranges_by_simplex_equal_highs(published, alpha):
 
     df, tm, tc, hm = published
     p = rk.prepare(df, tm, tc)
-    test = rk.build_system(df, hm)
-    lam = alpha * rk.lambda_max(p.At_rec, p.b_t)
-    w = rk.nn_lasso_path(p.At_rec, p.b_t, lambdas=[lam], solver="ipm", tol=1e-10)["solutions"][0].w
+    test = rk.problem.build_system(df, hm)
+    lam = alpha * rk.problem.lambda_max(p.At_rec, p.b_t)
+    w = rk.solvers.nn_lasso_path(p.At_rec, p.b_t, lambdas=[lam], solver="ipm", tol=1e-10)["solutions"][0].w
     fast_table, fast = held_out_ranges(p.At_rec, test, w)
     ref_table, ref = held_out_ranges(p.At_rec, test, w, simplex=False)
     for col in ("min_estimate", "max_estimate"):

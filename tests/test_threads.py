@@ -5,7 +5,7 @@ import os
 import pytest
 
 import reweightkit as rk
-from reweightkit import _threads
+from reweightkit import threads as _threads
 
 
 def write(path, text):
@@ -17,29 +17,29 @@ def write(path, text):
                                         ("garbage", None)])
 def test_cgroup_v2_quota(tmp_path, text, want):
     write(tmp_path / "cpu.max", text)
-    assert rk.cpu_quota(str(tmp_path)) == want
+    assert rk.threads.cpu_quota(str(tmp_path)) == want
 
 
 @pytest.mark.parametrize("sub", ["cpu", "cpu,cpuacct"])
 def test_cgroup_v1_quota(tmp_path, sub):
     write(tmp_path / sub / "cpu.cfs_quota_us", "200000\n")
     write(tmp_path / sub / "cpu.cfs_period_us", "100000\n")
-    assert rk.cpu_quota(str(tmp_path)) == 2.0
+    assert rk.threads.cpu_quota(str(tmp_path)) == 2.0
     write(tmp_path / sub / "cpu.cfs_quota_us", "-1\n")  # v1's "no quota"
-    assert rk.cpu_quota(str(tmp_path)) is None
+    assert rk.threads.cpu_quota(str(tmp_path)) is None
 
 
 def test_no_cgroup_files_means_no_quota(tmp_path):
-    assert rk.cpu_quota(str(tmp_path / "absent")) is None
+    assert rk.threads.cpu_quota(str(tmp_path / "absent")) is None
 
 
 def test_available_cpus_is_the_affinity_cut_to_the_quota_rounded_up(tmp_path):
     mask = len(os.sched_getaffinity(0))
-    assert rk.available_cpus(str(tmp_path / "absent")) == mask
+    assert rk.threads.available_cpus(str(tmp_path / "absent")) == mask
     write(tmp_path / "cpu.max", "50000 100000")  # half a CPU still gets one thread
-    assert rk.available_cpus(str(tmp_path)) == 1
+    assert rk.threads.available_cpus(str(tmp_path)) == 1
     write(tmp_path / "cpu.max", f"{(mask + 4) * 100000} 100000")  # a quota above the mask does not add CPUs
-    assert rk.available_cpus(str(tmp_path)) == mask
+    assert rk.threads.available_cpus(str(tmp_path)) == mask
 
 
 def test_others_running_reads_the_runnable_count(tmp_path):
@@ -80,7 +80,7 @@ def test_bad_thread_counts_are_refused(bad):
     with pytest.raises(ValueError, match="n_threads"):
         rk.set_threads(bad)
     with pytest.raises(ValueError, match="n_threads"):
-        with rk.thread_limits(bad):
+        with rk.threads.thread_limits(bad):
             pass
 
 
@@ -90,12 +90,12 @@ def test_thread_limits_sets_and_restores_torch_and_blas():
 
     before = torch.get_num_threads()
     blas_before = [i["num_threads"] for i in threadpool_info()]
-    with rk.thread_limits(1):
+    with rk.threads.thread_limits(1):
         assert torch.get_num_threads() == 1
         assert all(i["num_threads"] == 1 for i in threadpool_info())
     assert torch.get_num_threads() == before
     assert [i["num_threads"] for i in threadpool_info()] == blas_before
-    with rk.thread_limits(None):  # None leaves everything as it is
+    with rk.threads.thread_limits(None):  # None leaves everything as it is
         assert torch.get_num_threads() == before
 
 
@@ -112,7 +112,7 @@ def test_training_uses_the_named_thread_count(published, monkeypatch):
 
     from reweightkit.solvers import hardconcrete as hc
     monkeypatch.setattr(hc, "thread_limits", spy)
-    rk.train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [0], epochs=2, n_threads=2)
-    rk.train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [0], epochs=2)
+    rk.solvers.train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [0], epochs=2, n_threads=2)
+    rk.solvers.train_hard_concrete(p.At_rec, p.b_t, p.w0, [1e-4], [0], epochs=2)
     assert seen == [2, rk.default_threads(p.n_records)]
     assert torch.get_num_threads() >= 1

@@ -53,6 +53,14 @@ def test_moved_target_fit_shrinks_each_count_by_lambda_b(published):
     assert "weight &times; 0.90" in html and isinstance(fig, Figure)
 
 
+def test_moved_target_slider_works_with_uniform_design_weights(published):
+    df, tm, tc, _ = published
+    html, fig = widgets.render_moved_target(df.drop(columns="weight"), tm, None, "age_group=65+", 1.2, weight_col=None)
+    assert "age_group=65+ &times; 1.20" in html and isinstance(fig, Figure)
+    scatter = fig.axes[1].collections[0].get_offsets()
+    assert np.all(np.asarray(scatter)[:, 0] == 1.0)  # the design weights plotted are the uniform ones
+
+
 def test_moved_target_rejects_unknown_target_and_bad_factor(published):
     df, tm, tc, _ = published
     with pytest.raises(ValueError, match="unknown target 'age_group=99'.*age_group=65\\+"):
@@ -72,22 +80,22 @@ def test_hard_concrete_path_tables_every_lambda_and_seed(published):
 
 def test_render_gate_matches_closed_forms():
     html, fig = widgets.render_gate(1.0, beta=0.5)
-    assert f'<span class="rk-p0">{float(rk.gate_prob_zero(1.0, 0.5)):.3f}</span>' in html
+    assert f'<span class="rk-p0">{float(rk.problem.gate_prob_zero(1.0, 0.5)):.3f}</span>' in html
     assert isinstance(fig, Figure)
 
 
 @pytest.mark.parametrize("log_alpha,beta", [(-2.0, 2 / 3), (0.0, 2 / 3), (1.5, 0.3), (0.0, 1.5)])
 def test_gate_closed_forms_against_sampling_and_quadrature(log_alpha, beta):
-    z = rk.sample_gates(log_alpha, 200_000, seed=1, beta=beta)
-    p0, p1 = float(rk.gate_prob_zero(log_alpha, beta)), float(rk.gate_prob_one(log_alpha, beta))
+    z = rk.problem.sample_gates(log_alpha, 200_000, seed=1, beta=beta)
+    p0, p1 = float(rk.problem.gate_prob_zero(log_alpha, beta)), float(rk.problem.gate_prob_one(log_alpha, beta))
     assert abs((z == 0).mean() - p0) < 5 * np.sqrt(p0 * (1 - p0) / z.size)
     assert abs((z == 1).mean() - p1) < 5 * np.sqrt(p1 * (1 - p1) / z.size)
-    mass = quad(lambda x: float(rk.gate_density(x, log_alpha, beta)), 0, 1, limit=200)[0]
+    mass = quad(lambda x: float(rk.problem.gate_density(x, log_alpha, beta)), 0, 1, limit=200)[0]
     assert mass == pytest.approx(1 - p0 - p1, abs=1e-6)
     x = 0.37
-    cont = quad(lambda t: float(rk.gate_density(t, log_alpha, beta)), 0, x)[0]
-    assert float(rk.gate_cdf(x, log_alpha, beta)) == pytest.approx(p0 + cont, abs=1e-7)
-    assert float(rk.expected_l0(log_alpha, beta)) == pytest.approx(1 - p0, abs=1e-12)
+    cont = quad(lambda t: float(rk.problem.gate_density(t, log_alpha, beta)), 0, x)[0]
+    assert float(rk.problem.gate_cdf(x, log_alpha, beta)) == pytest.approx(p0 + cont, abs=1e-7)
+    assert float(rk.problem.expected_l0(log_alpha, beta)) == pytest.approx(1 - p0, abs=1e-12)
 
 
 def test_expected_l0_is_l0_pythons_penalty():
@@ -97,15 +105,15 @@ def test_expected_l0_is_l0_pythons_penalty():
     model = SparseCalibrationWeights(n_features=5, seed=0)
     with torch.no_grad():
         model.log_alpha.copy_(torch.tensor([-3.0, -1.0, 0.0, 1.0, 3.0]))
-    expected = float(rk.expected_l0(np.array([-3.0, -1, 0, 1, 3])).sum())
+    expected = float(rk.problem.expected_l0(np.array([-3.0, -1, 0, 1, 3])).sum())
     assert float(model.get_l0_penalty().detach()) == pytest.approx(expected, rel=1e-6)
 
 
 def test_gate_parameters_are_validated():
     with pytest.raises(ValueError, match="beta"):
-        rk.gate_prob_zero(0.0, beta=0.0)
+        rk.problem.gate_prob_zero(0.0, beta=0.0)
     with pytest.raises(ValueError, match="gamma < 0 < 1 < zeta"):
-        rk.gate_density(0.5, 0.0, gamma=0.1)
+        rk.problem.gate_density(0.5, 0.0, gamma=0.1)
 
 
 def test_explorers_build_and_update_without_a_browser(l1_path, published):
@@ -118,7 +126,7 @@ def test_explorers_build_and_update_without_a_browser(l1_path, published):
     gate = widgets.gate_explorer()
     sliders, ghtml = gate.children[:4], gate.children[4]
     sliders[0].value = 3.0
-    assert f"{float(rk.gate_prob_zero(3.0)):.3f}" in ghtml.value
+    assert f"{float(rk.problem.gate_prob_zero(3.0)):.3f}" in ghtml.value
     df, tm, tc, _ = published
     mt = widgets.moved_target_explorer(df, tm, tc, "age_group=65+")
     assert mt.children[0].continuous_update is False
@@ -127,7 +135,8 @@ def test_explorers_build_and_update_without_a_browser(l1_path, published):
 
 
 def test_fista_callback_and_restart_switch(published):
-    from reweightkit import fista, lambda_max
+    from reweightkit.problem import lambda_max
+    from reweightkit.solvers import fista
 
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)

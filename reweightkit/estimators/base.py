@@ -17,14 +17,13 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-import scipy.optimize
 
 from .._validation import MAX_SEED, Bounds, Interval, Options, validate_params
 from ..exceptions import TargetMissWarning
-from ..problem.scoring import ACTIVE_TOL, kish_ess, n_active, relative_errors
-from ..problem.system import as_problem
-from ..solvers.calibration import DISTANCES, EXACT_TOL, calibrate_support
-from ..solvers.path import relaxed_refit
+from ..problem.frame import as_problem
+from ..problem.scoring import EXACT_TOL, concentration, relative_errors, support
+from ..solvers.calibration import DISTANCES
+from ..solvers.refit import refit_support
 
 REFIT_OPTIONS = ("relaxed", *DISTANCES)
 """What ``refit=`` takes besides a bool: ``"relaxed"`` (the same relative loss without the penalty, on the
@@ -51,6 +50,8 @@ class BaseCalibrator:
 
     _parameter_constraints: dict = {}
     _miss_advice = ""  # one sentence on what to change when targets are far off
+    _g_base = "the design weights"  # what g = w / base_weights_ is taken against, in words (printed, stored)
+    _bounds_rtol = 1e-9  # relative tolerance of the bounds check: float64 solvers
 
     def _warn_on_miss(self) -> bool:
         """Whether a far-off target needs the generic warning (False where the fit warned already)."""
@@ -130,14 +131,26 @@ class BaseCalibrator:
         continuous_targets : dict {column: total}, optional
             Total targets.
         weight_col : str or None, default "weight"
-            Column of design weights (ones when absent or None).
+            Column of design weights; ``None`` asks for uniform design weights (a name
+            that is not a column is an error).
 
         Returns
         -------
         self
             The fitted estimator: ``weights_`` (ndarray, shape (n,), float64, >= 0),
             ``n_active_``, ``target_names_``, ``train_errors_`` (signed relative error of
-            each train target) and ``max_train_error_``, plus the method's own attributes.
+            each train target) and ``max_train_error_``; ``base_weights_`` (the weights
+            ``g = w / base_weights_`` is taken against), ``kish_ess_``, ``design_effect_``,
+            ``max_weight_``, ``g_min_``, ``g_max_``, ``exact_`` (every train target within
+            ``EXACT_TOL = 1e-8``), ``bounds_held_`` and ``converged_`` (the method's own
+            stopping criterion), plus the method's own attributes.
+
+        Raises
+        ------
+        ValueError
+            On bad parameters or data; and when ``bounds`` are given and the returned weights
+            do not keep ``g = w / base_weights_`` inside them on the kept records (checked on
+            what is returned, never assumed).
 
         Warns
         -----
@@ -151,23 +164,29 @@ class BaseCalibrator:
         self._validate_params()
         problem = as_problem(data, marginal_targets, continuous_targets, weight_col)
         self._fit_problem(problem, previous)
-        self.n_active_ = n_active(self.weights_)
+        self.weight_col_ = weight_col if isinstance(data, pd.DataFrame) else "(a prepared problem)"
+        self._finish(problem)
+        return self
+
+    def _finish(self, problem, warn=True):
+        """Everything every fitted estimator reports, computed from the returned weights; warns on far-off targets
+        (``warn=False``: a fit of a path or grid, whose misses the caller reads from ``train_errors_``)."""
         self.target_names_ = list(problem.system.names)
         self.index_ = problem.labels
-        self.base_ = problem.w0
+        if not hasattr(self, "base_weights_"):  # a sampler sets its Horvitz-Thompson weights
+            self.base_weights_ = problem.d
         self.target_values_ = np.asarray(problem.system.b, dtype=float)
         self.train_errors_ = relative_errors(problem.system, self.weights_)
         self.max_train_error_ = float(np.max(np.abs(self.train_errors_)))
-        self._concentration(problem)
-        if self.max_train_error_ > FAR_OFF and self._warn_on_miss():
+        self._concentration()
+        if warn and self.max_train_error_ > FAR_OFF and self._warn_on_miss():
             worst = np.argsort(-np.abs(self.train_errors_))[:5]
             far = int(np.sum(np.abs(self.train_errors_) > FAR_OFF))
             listed = ", ".join(f"{self.target_names_[i]} {self.train_errors_[i]:+.1%}" for i in worst
                                if abs(self.train_errors_[i]) > FAR_OFF)
             warnings.warn(f"{type(self).__name__} leaves {far} of {len(self.target_names_)} train targets off by more "
                           f"than {FAR_OFF:.0%} ({listed}; {self.n_active_} active records). {self._miss_advice}",
-                          TargetMissWarning, stacklevel=2)
-        return self
+                          TargetMissWarning, stacklevel=3)
 
     def _fit_problem(self, problem, previous_weights):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
@@ -221,51 +240,49 @@ class BaseCalibrator:
         return pd.DataFrame({"target": self.target_names_, "value": self.target_values_, "estimate": est,
                              "relative_error": self.train_errors_})
 
-    def _concentration(self, problem) -> None:
-        """How concentrated the weights are, and whether exact calibration and the bounds held."""
-        w = self.weights_
-        active = (w > ACTIVE_TOL) & (problem.w0 > 0)
-        g = w[active] / problem.w0[active]
-        self.kish_ess_ = kish_ess(w)
-        self.design_effect_ = self.n_active_ / self.kish_ess_ if self.kish_ess_ > 0 else float("nan")
-        self.max_weight_ = float(w.max())
-        self.g_min_ = float(g.min()) if g.size else float("nan")
-        self.g_max_ = float(g.max()) if g.size else float("nan")
+    def _concentration(self) -> None:
+        """How concentrated the weights are (:func:`reweightkit.problem.scoring.concentration`, against
+        ``base_weights_``), whether exact calibration held and whether the bounds held."""
+        c = concentration(self.weights_, self.base_weights_)
+        self.n_active_ = c["n_active"]
+        self.kish_ess_, self.design_effect_, self.max_weight_ = c["kish_ess"], c["design_effect"], c["max_weight"]
+        self.g_min_, self.g_max_ = c["g_min"], c["g_max"]
         self.exact_ = bool(self.max_train_error_ <= EXACT_TOL)
         bounds = getattr(self, "bounds", None)
-        self.bounds_held_ = None if bounds is None or not g.size else bool(
-            g.min() >= bounds[0] * (1 - 1e-9) and g.max() <= bounds[1] * (1 + 1e-9))
+        rtol = self._bounds_rtol
+        self.bounds_held_ = None if bounds is None or np.isnan(self.g_min_) else bool(
+            self.g_min_ >= bounds[0] * (1 - rtol) and self.g_max_ <= bounds[1] * (1 + rtol))
+        if self.bounds_held_ is False:  # a promise is checked on what is returned, or the fit fails
+            g_min, g_max = self.g_min_, self.g_max_
+            self._reset()
+            raise ValueError(f"{type(self).__name__} returned weights outside bounds={tuple(bounds)}: g = w / base "
+                             f"ranges over [{g_min:.6g}, {g_max:.6g}] on the kept records (base: "
+                             f"{self._g_base}); widen the bounds or choose a method that honours them")
 
     def _refit(self, problem, w, base=None):
-        """Select, then calibrate: refit the support of ``w`` as ``refit`` says (see :data:`REFIT_OPTIONS`).
+        """Select, then calibrate: refit the support of ``w`` as ``refit`` says (see :data:`REFIT_OPTIONS`),
+        through :func:`reweightkit.solvers.refit.refit_support`, the kit's one refit.
 
-        ``base``: the weights a distance refit is relative to (default ``problem.w0``; a
-        sampler passes its Horvitz-Thompson weights).  Returns the refit weights and what
-        the refit solver returned (None without a refit).
+        ``base``: the weights a distance refit and the bounds are relative to (default
+        ``problem.d``, the design weights; a sampler passes its Horvitz-Thompson weights).  Returns the refit
+        weights and the :class:`~reweightkit.solvers.refit.RefitResult` (None without a refit
+        or without a support).
         """
-        refit, bounds = self.refit, getattr(self, "bounds", None)
-        support = w > ACTIVE_TOL
-        if refit is False or not support.any():
+        if self.refit is False or not support(w).any():
             return w, None
-        if refit is True or refit == "relaxed":
-            if bounds is None:
-                return relaxed_refit(problem.At_rec, problem.b_t, w)
-            S = np.flatnonzero(support)  # the same relative loss without the penalty, within the bounds
-            fit = scipy.optimize.lsq_linear(problem.At_rec[S].T.tocsr(), problem.b_t,
-                                            bounds=(bounds[0] * problem.w0[S], bounds[1] * problem.w0[S]))
-            out = np.zeros_like(w)
-            out[S] = np.clip(fit.x, bounds[0] * problem.w0[S], bounds[1] * problem.w0[S])
-            return out, fit
-        result = calibrate_support(problem, support, refit, bounds, self.on_infeasible, base=base)
-        return result.weights, result
+        r = refit_support(problem, w, self.refit, getattr(self, "bounds", None), self.on_infeasible, base=base,
+                          **{k: getattr(self, k) for k in ("tol", "max_iter") if k in self._get_param_names()})
+        return r.weights, r
 
 
 class SamplerCalibrator(BaseCalibrator):
     """Base of the estimators that draw exactly ``n_records`` records and then calibrate them.
 
     One parameter set for every sampler: ``n_records``, ``seed``, ``refit`` (default
-    ``"raking"``), ``bounds`` and ``on_infeasible`` (default ``"least_squares"``: a sample
-    too small for the targets gets the bounded least-squares fit, ``exact_`` False).
+    ``"raking"``), ``bounds`` (on ``g = w / (d / pi)``: the sample's Horvitz-Thompson weights,
+    ``base_weights_``) and ``on_infeasible`` (default ``"raise"``: a sample that cannot meet the
+    targets is an error naming them; ``"least_squares"`` asks for the bounded least-squares fit,
+    ``exact_`` False).
 
     Parameters
     ----------
@@ -276,10 +293,12 @@ class SamplerCalibrator(BaseCalibrator):
     refit : bool or {"relaxed", "linear", "raking", "logit"}, default "raking"
         How the kept records are calibrated.
     bounds : tuple (lo, hi), optional
-        Bounds of the calibration.
-    on_infeasible : {"raise", "least_squares"}, default "least_squares"
+        Bounds on ``g = w / (d / pi)`` of the calibration.
+    on_infeasible : {"raise", "least_squares"}, default "raise"
         When the kept records cannot meet the targets within the bounds.
     """
+
+    _g_base = "the sample's Horvitz-Thompson weights d / pi"
 
     _parameter_constraints = {
         "n_records": [Interval(Integral, 1, None)],
@@ -287,7 +306,7 @@ class SamplerCalibrator(BaseCalibrator):
         **REFIT_CONSTRAINTS,
     }
 
-    def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="least_squares"):
+    def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="raise"):
         self.n_records = n_records
         self.seed = seed
         self.refit = refit

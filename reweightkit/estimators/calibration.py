@@ -7,9 +7,11 @@ from numbers import Integral, Real
 
 from .._validation import Bounds, Interval, Options, validate_params
 from ..exceptions import ConvergenceWarning, TargetMissWarning
-from ..problem.system import as_problem
-from ..solvers.calibration import DISTANCES, calibrate_support
+from ..problem.frame import as_problem
+from ..solvers.calibration import DISTANCES
+from ..solvers.refit import calibrate_support
 from .base import BaseCalibrator
+from .raking import check_reachable
 
 __all__ = ["Calibrator", "calibrate"]
 
@@ -38,8 +40,8 @@ def calibrate(data, marginal_targets=None, continuous_targets=None, *, support=N
         Deville & Sarndal's distance (see :mod:`reweightkit.solvers.calibration`);
         ``"linear"`` with bounds is truncated, ``"logit"`` needs bounds.
     bounds : tuple (lo, hi), optional
-        Bounds on ``g = w / base`` (base: the support's design weights scaled to the
-        targets' level by one constant).
+        Bounds on ``g = w / d``, ``d`` the design weights (as R's ``survey::calibrate``:
+        no hidden rescaling).
     on_infeasible : {"raise", "least_squares"}, default "raise"
         When the targets cannot be met on the support within the bounds (decided by
         one LP): a ``ValueError`` naming them, or the bounded least-squares fit.
@@ -75,8 +77,10 @@ class Calibrator(BaseCalibrator):
     distance : {"linear", "raking", "logit"}, default "raking"
         The distance (``"linear"`` with bounds is truncated; ``"logit"`` needs bounds).
     bounds : tuple (lo, hi), optional
-        Bounds on ``g = w / base`` (base: the design weights scaled by one constant to
-        the targets' level, :attr:`CalibrationProblem.w0`).
+        Bounds on ``g = w / d``, ``d`` the design weights (``base_weights_``), as R's
+        ``survey::calibrate`` defines them: no hidden rescaling.  When the design weights
+        do not add up to the targets' level (nonresponse), the bounds must allow the
+        average ``g`` that closes the gap.
     on_infeasible : {"raise", "least_squares"}, default "raise"
         See :func:`calibrate`.
     tol : float, default 1e-12
@@ -96,6 +100,9 @@ class Calibrator(BaseCalibrator):
         Targets the LP found unattainable (with ``on_infeasible="least_squares"``).
     n_iter_ : int
         Newton steps.
+    converged_ : bool
+        Whether the solver met its own criterion (Newton's tolerance, or the bounded
+        least squares' certificate).
     """
 
     _parameter_constraints = _CONSTRAINTS
@@ -111,9 +118,11 @@ class Calibrator(BaseCalibrator):
         return False  # _fit_problem reports every inexact fit itself
 
     def _fit_problem(self, problem, previous_weights):
+        if self.distance != "linear":
+            check_reachable(problem, problem.d)  # a multiplicative distance only rescales the design weights
         r = calibrate_support(problem, None, self.distance, self.bounds, self.on_infeasible, self.tol, self.max_iter)
         self.weights_, self.exact_, self.residuals_ = r.weights, r.exact, r.residuals
-        self.unattainable_, self.n_iter_ = r.unattainable, r.n_iter
+        self.unattainable_, self.n_iter_, self.converged_ = r.unattainable, r.n_iter, r.converged
         if r.method == "least_squares":
             warnings.warn(f"the targets cannot be met within bounds={self.bounds}; returning the bounded least-squares "
                           f"fit (largest relative residual {r.max_residual:.3g}; unattainable together: "

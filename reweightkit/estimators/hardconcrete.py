@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 
-from .._validation import MAX_SEED, Interval, Options
-from ..exceptions import ConvergenceWarning, TargetMissWarning
+from .._validation import MAX_SEED, Interval, Options, check_grid, check_seeds, validate_params
+from ..exceptions import BudgetWarning, ConvergenceWarning, TargetMissWarning
+from ..problem.frame import as_problem
 from ..problem.system import unreachable_targets
-from ..solvers.budget import hard_concrete_for_budget
+from ..solvers.budget import check_budget, hard_concrete_for_budget, hard_concrete_for_budgets
 from ..solvers.hardconcrete import SETTLE_WINDOW, check_device, settled, train_hard_concrete, train_with_l0_python
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
@@ -87,9 +89,13 @@ class HardConcreteCalibrator(BaseCalibrator):
         distance: exact calibration, :func:`reweightkit.calibrate`).  The field's best
         sparse weights come from this step (PolicyEngine's L0 paper).
     bounds : tuple (lo, hi), optional
-        Bounds on ``g = w / w0``: during training the weights before gating are
-        clamped into ``[lo w0, hi w0]`` after every step (not with engine ``"l0"``;
-        this changes l0-python's dynamics), and the refit honours them.
+        Bounds on ``g = w / d``, ``d`` the design weights (``base_weights_``).  During
+        training the weights before gating are clamped into ``[lo d, hi d]`` after every
+        step (not with engine ``"l0"``; this changes l0-python's dynamics); a gate is at
+        most 1, so the returned weights keep the cap.  A partly open gate scales a weight
+        down, so a lower bound ``lo > 0`` needs a refit, which honours both bounds
+        (otherwise a ``ValueError`` says so).  The bounds are checked on the returned
+        weights (to float32 precision, ``1e-6`` relative).
     on_infeasible : {"raise", "least_squares"}, default "raise"
         When a distance refit cannot meet the targets within the bounds.
     settle_tol : float, default 0.1
@@ -122,8 +128,11 @@ class HardConcreteCalibrator(BaseCalibrator):
         Training time (the whole search with ``n_records``).
     gate_weights_ : ndarray (n_records,)
         The trained weights before the refit (equal to ``weights_`` without one).
+    settled_ : bool
+        Whether the training settled (see ``settle_tol``).
     converged_ : bool
-        Whether the fit settled (see ``settle_tol``).
+        Whether the training settled and the refit (if any) met its own criterion: the one
+        definition, also in every comparison row.
     settle_change_ : float
         The relative change of the expected open gates over the last 20 % of the epochs.
     target_names_ : list of str
@@ -168,16 +177,15 @@ class HardConcreteCalibrator(BaseCalibrator):
         **REFIT_CONSTRAINTS,
     }
     _miss_advice = "Lower lambda_l0 (it drops records) or train longer (epochs)."
+    _bounds_rtol = 1e-6  # float32 training: a weight clamped at the bound is held
 
-    def _fit_problem(self, problem, previous_weights):
+    def _train_kwargs(self, problem) -> dict:
+        """The training parameters every engine call of this estimator shares (checked against the engine)."""
         check_device(self.device)
-        blocked = unreachable_targets(problem.system, problem.w0)
-        if blocked:
-            warnings.warn(f"Hard Concrete only rescales the design weights, so it cannot reach targets {blocked[:10]}: "
-                          "none of their records has a positive design weight", TargetMissWarning, stacklevel=3)
         common = dict(epochs=self.epochs, lr=self.lr, init_keep_prob=self.init_keep_prob,
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
-        threads = {} if self.engine == "l0" else {"n_threads": self.n_threads}
+        if self.engine != "l0":
+            common["n_threads"] = self.n_threads
         if self.l2_toward == "design":
             if self.engine == "l0":
                 raise ValueError("l2_toward='design' needs engine='fast' or 'autograd': l0-python pulls the weights toward 0")
@@ -185,39 +193,188 @@ class HardConcreteCalibrator(BaseCalibrator):
         if self.bounds is not None:
             if self.engine == "l0":
                 raise ValueError("bounds need engine='fast' or 'autograd': l0-python has no clamp on the weights")
-            common["w_bounds"] = (self.bounds[0] * problem.w0, self.bounds[1] * problem.w0)
+            if self.bounds[0] > 0 and self.refit is False:
+                raise ValueError(f"bounds={tuple(self.bounds)}: a lower bound > 0 cannot hold for Hard Concrete's gated "
+                                 "weights (a partly open gate scales its record's weight down, below any lower bound): "
+                                 "give a refit that honours both bounds (refit='relaxed', 'linear' or 'logit'), or "
+                                 "bounds=(0, hi) to cap the weights")
+            # g = w / d within the bounds before gating; a gate <= 1 keeps the gated weight under the cap
+            common["w_bounds"] = (self.bounds[0] * problem.d, self.bounds[1] * problem.d)
+        return common
+
+    def _warn_unreachable(self, problem):
+        blocked = unreachable_targets(problem.system, problem.w0)
+        if blocked:
+            warnings.warn(f"Hard Concrete only rescales the design weights, so it cannot reach targets {blocked[:10]}: "
+                          "none of their records has a positive design weight", TargetMissWarning, stacklevel=4)
+
+    def _fit_problem(self, problem, previous_weights):
+        common = self._train_kwargs(problem)
+        self._warn_unreachable(problem)
         if self.n_records is not None:
             if self.lambda_l0 is not None:
                 raise ValueError(f"give lambda_l0 or n_records, not both (got lambda_l0={self.lambda_l0!r}, "
                                  f"n_records={self.n_records!r})")
             if self.engine == "l0":
                 raise ValueError("n_records needs engine='fast' or 'autograd' (it trains several penalties at once)")
-            if self.n_records > problem.n_records:
-                raise ValueError(f"n_records must be at most the number of records ({problem.n_records}), "
-                                 f"got {self.n_records}")
+            check_budget(self.n_records, problem.n_records)
             t0 = time.perf_counter()
-            self.lambda_l0_, w, history = hard_concrete_for_budget(problem.At_rec, problem.b_t, problem.w0,
-                                                                   int(self.n_records), self.seed, engine=self.engine,
-                                                                   **threads, **common)
-            out = {"weights": w[None, :], "history": history, "seconds": time.perf_counter() - t0}
+            lam, w, history = hard_concrete_for_budget(problem.At_rec, problem.b_t, problem.w0, int(self.n_records),
+                                                       self.seed, engine=self.engine, verbose=self.verbose,
+                                                       desc=f"budget {int(self.n_records)}: a round", **common)
+            self._complete(problem, lam, w, history, time.perf_counter() - t0)
+            return
+        lam = 1e-5 if self.lambda_l0 is None else float(self.lambda_l0)
+        if self.engine == "l0":
+            out = train_with_l0_python(problem.At_rec, problem.b_t, problem.w0, lam, self.seed, **common)
         else:
-            self.lambda_l0_ = 1e-5 if self.lambda_l0 is None else float(self.lambda_l0)
-            if self.engine == "l0":
-                out = train_with_l0_python(problem.At_rec, problem.b_t, problem.w0, self.lambda_l0_, self.seed,
-                                           **common)
-            else:
-                out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, [self.lambda_l0_],
-                                          None if self.seed is None else [self.seed], verbose=self.verbose,
-                                          engine=self.engine, **threads, **common)
-        self.gate_weights_ = np.ascontiguousarray(out["weights"][0], dtype=np.float64)
-        self.weights_, _ = self._refit(problem, self.gate_weights_)
-        ok, change = settled(out["history"], self.epochs, self.settle_tol)
-        self.history_ = out["history"].drop(columns="replica")
-        self.seconds_ = out["seconds"]
-        self.converged_, self.settle_change_ = bool(ok[0]), float(change[0])
-        if not self.converged_:
+            out = train_hard_concrete(problem.At_rec, problem.b_t, problem.w0, [lam],
+                                      None if self.seed is None else [self.seed], verbose=self.verbose,
+                                      engine=self.engine, **common)
+        self._complete(problem, lam, out["weights"][0], out["history"], out["seconds"])
+
+    def _complete(self, problem, lam, gate_weights, history, seconds, warn=True):
+        """From trained gates to the returned weights: the refit, the convergence diagnostic, the attributes."""
+        self.lambda_l0_ = float(lam)
+        self.gate_weights_ = np.ascontiguousarray(gate_weights, dtype=np.float64)
+        self.weights_, refit = self._refit(problem, self.gate_weights_)
+        ok, change = settled(history, self.epochs, self.settle_tol)
+        self.history_ = history.drop(columns="replica").reset_index(drop=True)
+        self.seconds_ = float(seconds)
+        self.settled_, self.settle_change_ = bool(ok[0]), float(change[0])
+        self.converged_ = self.settled_ and (refit is None or refit.converged)
+        if warn and not self.settled_:
             how = ("too few epochs to judge" if np.isnan(self.settle_change_) else
                    f"the expected number of open gates changed by {self.settle_change_:.1%} over the last "
                    f"{SETTLE_WINDOW:.0%} of them (settle_tol={self.settle_tol:g})")
             warnings.warn(f"Hard Concrete had not settled after {self.epochs} epochs: {how}; raise epochs",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
+
+    def _fitted_copy(self, problem, lam, gate_weights, history, seconds, warn=True, **params):
+        est = copy.deepcopy(self)
+        est._reset()
+        est.set_params(**params)
+        est._complete(problem, lam, gate_weights, history, seconds, warn=warn)
+        est._finish(problem, warn=warn)
+        return est
+
+    def _warn_unsettled(self, fits):
+        """One ConvergenceWarning for the fits of a grid that had not settled."""
+        bad = [f for f in fits if not f.settled_]
+        if bad:
+            what = ", ".join(f"lambda_l0={f.lambda_l0_:.3g} seed={f.seed} ({f.settle_change_:.1%})" for f in bad[:8])
+            warnings.warn(f"{len(bad)} of {len(fits)} Hard Concrete fits had not settled after {self.epochs} epochs "
+                          f"(change of the expected open gates over the last {SETTLE_WINDOW:.0%}, settle_tol="
+                          f"{self.settle_tol:g}): {what}; raise epochs", ConvergenceWarning, stacklevel=3)
+
+    def fit_grid(self, data, marginal_targets=None, continuous_targets=None, weight_col="weight", *, lambdas=None,
+                 budgets=None, seeds=(0,)):
+        """Many fits trained as one batched computation: every (``lambda_l0``, seed), or every (budget, seed).
+
+        The estimator's own parameters (``epochs``, ``lr``, ``refit``, ``bounds``, ``engine``,
+        ...) apply to every fit; the penalty and the seed are the grid's.  Replicas never
+        interact, so each fit is the one a single ``fit`` at that penalty and seed gives
+        (to BLAS rounding).
+
+        Parameters
+        ----------
+        data : DataFrame or CalibrationProblem
+            Microdata (with the targets below) or a prepared problem.
+        marginal_targets, continuous_targets : dict, optional
+            Targets (DataFrame input).
+        weight_col : str or None, default "weight"
+            Design weights (DataFrame input).
+        lambdas : array-like, optional
+            The ``lambda_l0`` grid.  Give exactly one of ``lambdas`` and ``budgets``.
+        budgets : array-like of int, optional
+            Record budgets: for each seed, one batched bisection finds every budget's
+            ``lambda_l0`` (:func:`reweightkit.solvers.budget.hard_concrete_for_budgets`).
+            Budgets no penalty reached are left out with a :class:`~reweightkit.BudgetWarning`
+            naming the nearest counts.
+        seeds : iterable of int, default (0,)
+            Seeds.
+
+        Returns
+        -------
+        list of HardConcreteCalibrator
+            Fitted copies: lambda-major ``(lambda, seed)`` pairs with ``lambda_l0`` set, or
+            seed-major ``(seed, budget)`` pairs with ``n_records`` set.  ``seconds_`` is the
+            batch's time divided by its fits.  The fits that had not settled are named in one
+            ``ConvergenceWarning``; no fit warns on its own.
+        """
+        if (lambdas is None) == (budgets is None):
+            raise ValueError("give exactly one of lambdas and budgets")
+        if self.engine == "l0":
+            raise ValueError("fit_grid needs engine='fast' or 'autograd' (it trains many replicas at once)")
+        self._validate_params()
+        seeds = check_seeds(seeds)
+        problem = as_problem(data, marginal_targets, continuous_targets, weight_col)
+        common = self._train_kwargs(problem)
+        self._warn_unreachable(problem)
+        p = problem
+        fits = []
+        if lambdas is not None:
+            lambdas = check_grid("lambda_l0", lambdas)
+            lam_k, seed_k = np.repeat(lambdas, len(seeds)), seeds * len(lambdas)
+            out = train_hard_concrete(p.At_rec, p.b_t, p.w0, lam_k, seed_k, verbose=self.verbose, engine=self.engine,
+                                      desc="hardconcrete grid", **common)
+            per_fit = out["seconds"] / len(lam_k)
+            hist = out["history"]
+            for r, (lam, s) in enumerate(zip(lam_k, seed_k)):
+                h = hist[hist["replica"] == r].assign(replica=0)
+                fits.append(self._fitted_copy(p, lam, out["weights"][r], h, per_fit, warn=False, lambda_l0=float(lam),
+                                              n_records=None, seed=s))
+            self._warn_unsettled(fits)
+            return fits
+        ks = [check_budget(int(k), p.n_records) for k in check_grid("budgets", budgets)]
+        missed = []
+        for s in seeds:
+            t0 = time.perf_counter()
+            search = hard_concrete_for_budgets(p.At_rec, p.b_t, p.w0, ks, s, engine=self.engine, **common)
+            per_fit = (time.perf_counter() - t0) / len(ks)
+            missed += [f"seed {s}: {msg}" for msg in search.missed.values()]
+            for k in ks:
+                if k in search.found:
+                    lam, w, h = search.found[k]
+                    fits.append(self._fitted_copy(p, lam, w, h, per_fit, warn=False, lambda_l0=None, n_records=k,
+                                                  seed=s))
+        if missed:
+            warnings.warn("Hard Concrete reached no count near these budgets (left out): " + "; ".join(missed),
+                          BudgetWarning, stacklevel=2)
+        self._warn_unsettled(fits)
+        return fits
+
+    def refitted(self, data, marginal_targets=None, continuous_targets=None, weight_col="weight", *, refit,
+                 bounds=None, on_infeasible=None):
+        """The same selection with another refit, without training again: select once, compare refits.
+
+        Parameters
+        ----------
+        data : DataFrame or CalibrationProblem
+            The data (or prepared problem) this estimator was fitted on.
+        marginal_targets, continuous_targets : dict, optional
+            Targets (DataFrame input).
+        weight_col : str or None, default "weight"
+            Design weights (DataFrame input).
+        refit : bool or {"relaxed", "linear", "raking", "logit"}
+            The new refit (``False``: the raw gate weights).
+        bounds : tuple (lo, hi), optional
+            Bounds of the new refit (default: this estimator's).
+        on_infeasible : {"raise", "least_squares"}, optional
+            Default: this estimator's.
+
+        Returns
+        -------
+        HardConcreteCalibrator
+            A fitted copy with ``refit`` (and ``bounds``, ``on_infeasible``) set.
+        """
+        if not hasattr(self, "gate_weights_"):
+            raise AttributeError("HardConcreteCalibrator is not fitted: call fit first")
+        problem = as_problem(data, marginal_targets, continuous_targets, weight_col)
+        if problem.n_records != self.gate_weights_.size:
+            raise ValueError(f"data has {problem.n_records} records but the fit has {self.gate_weights_.size}")
+        params = {"refit": refit, "bounds": self.bounds if bounds is None else bounds,
+                  "on_infeasible": self.on_infeasible if on_infeasible is None else on_infeasible}
+        validate_params(REFIT_CONSTRAINTS, params)
+        history = self.history_.assign(replica=0)
+        return self._fitted_copy(problem, self.lambda_l0_, self.gate_weights_, history, self.seconds_, **params)

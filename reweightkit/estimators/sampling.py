@@ -1,21 +1,135 @@
-"""The classical ways to keep k records: balanced sampling (cube method) and calibrate-then-reduce."""
+"""The classical ways to keep k records: a stratified random subsample, balanced sampling (the cube method) and
+calibrate-then-reduce, each then calibrated (the samplers share :class:`~reweightkit.estimators.base.SamplerCalibrator`)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from .._validation import Options
-from ..solvers.calibration import DISTANCES, calibrate_support
+from ..exceptions import RakeWarning
+from ..problem.system import margin_cells
+from ..solvers.budget import check_budget
+from ..solvers.calibration import DISTANCES
 from ..solvers.cube import cube_sample, inclusion_probabilities, systematic_sample
+from ..solvers.refit import calibrate_support
 from .base import SamplerCalibrator
+from .raking import check_reachable
 
-__all__ = ["BalancedSampleCalibrator", "CalibrateThenReduceCalibrator"]
+__all__ = ["SubsampleCalibrator", "BalancedSampleCalibrator", "CalibrateThenReduceCalibrator"]
 
 
 def _check_budget(k, problem):
-    if k > int(np.sum(problem.w0 > 0)):
-        raise ValueError(f"n_records must be at most the number of records with positive design weight "
-                         f"({int(np.sum(problem.w0 > 0))}), got {k}")
+    return check_budget(k, int(np.sum(problem.d > 0)), "records with positive design weight")
+
+
+def _finish_sample(est, problem, ht):
+    # every sampler's g is taken against its sample's Horvitz-Thompson weights
+    """Calibrate a drawn sample from its Horvitz-Thompson weights ``ht`` (the base of its g and bounds)."""
+    est.base_weights_ = ht
+    est.weights_, r = est._refit(problem, ht, base=ht)
+    est.converged_ = True if r is None else bool(r.converged)
+    if r is not None and not r.exact:
+        how = ("the bounded least-squares fit" if r.calibration is not None and r.calibration.method == "least_squares"
+               else "the closest fit found")
+        warnings.warn(f"calibrating the {int(np.count_nonzero(ht))} kept records did not meet every target (largest "
+                      f"relative residual {float(np.max(np.abs(problem.At_rec.T @ est.weights_ - problem.b_t))):.3g}); "
+                      f"returning {how}, exact_=False", RakeWarning, stacklevel=4)
+
+
+
+def _proportional_allocation(sizes, k):
+    """Largest-remainder allocation of ``k`` over cells, at least one per cell, at most the cell size."""
+    sizes = np.asarray(sizes)
+    quota = k * sizes / sizes.sum()
+    alloc = np.clip(np.floor(quota).astype(int), 1, sizes)
+    while alloc.sum() < k:
+        room = alloc < sizes
+        j = np.flatnonzero(room)[np.argmax((quota - alloc)[room])]
+        alloc[j] += 1
+    while alloc.sum() > k:
+        room = alloc > 1
+        j = np.flatnonzero(room)[np.argmin((quota - alloc)[room])]
+        alloc[j] -= 1
+    return alloc
+
+
+class SubsampleCalibrator(SamplerCalibrator):
+    """Keep ``n_records`` records at random within cells, then rake them to the targets.
+
+    The cells are the cross-classification of the train categorical margins
+    (:func:`reweightkit.problem.system.margin_cells`); each keeps a share of
+    ``n_records`` proportional to its size (largest remainders, at least one
+    record per cell), drawn without replacement by
+    ``numpy.random.default_rng(seed)``.  The kept records are then raked (see
+    :func:`reweightkit.rake`) from their design weights to every train target,
+    categorical and continuous; the others get weight 0.
+
+    This is the procedure behind the published comparison's "SparseCalibrator"
+    numbers (there with ``k = n exp(-lambda)`` and no seed), and a classic
+    baseline: a random subsample calibrated by raking.
+
+    Parameters
+    ----------
+    n_records : int
+        Records to keep (at least one per cell, at most n).
+    seed : int or None, default None
+        Seed of the draw.
+    refit : bool or {"relaxed", "linear", "raking", "logit"}, default "raking"
+        How the kept records are calibrated, from their Horvitz-Thompson weights
+        ``d / pi`` (``pi``: the cell's sampling fraction; ``False``: those weights, unchanged).
+    bounds : tuple (lo, hi), optional
+        Bounds on ``g = w / (d / pi)``, relative to the sample's Horvitz-Thompson weights
+        (``base_weights_``), as R's ``survey::calibrate`` bounds a sample's design weights.
+    on_infeasible : {"raise", "least_squares"}, default "raise"
+        When the kept records cannot meet the targets within the bounds: an error naming
+        the targets (and the bounds when they are the cause), or, asked for, the bounded
+        least-squares fit (``exact_=False``, with a ``RakeWarning`` giving the numbers).
+
+    Attributes
+    ----------
+    weights_ : ndarray, shape (n_records_total,)
+        Raked weights of the kept records, zero elsewhere.
+    kept_ : pandas.Index
+        Labels (the DataFrame's index) of the kept records.
+    kept_positions_ : ndarray of int
+        Positions of the kept records.
+    pi_ : ndarray, shape (n,)
+        Inclusion probabilities of the kept records (zero elsewhere).
+    ht_weights_ : ndarray, shape (n,)
+        Their Horvitz-Thompson weights ``d / pi`` (``base_weights_``).
+    converged_ : bool
+        Whether the calibration met its own criterion (``exact_``: every target met).
+    n_active_ : int
+        Active records (weight > 1e-9, see :func:`reweightkit.n_active`).
+    target_names_ : list of str
+        Target names, in the system's order.
+    """
+
+    def _warn_on_miss(self) -> bool:
+        return False  # RakeWarning reports a miss
+
+    def _fit_problem(self, problem, previous_weights):
+        check_reachable(problem, problem.d)
+        k = check_budget(self.n_records, problem.n_records)
+        cell = margin_cells(problem.system)
+        cells, sizes = np.unique(cell, return_counts=True)
+        if k < cells.size:
+            raise ValueError(f"n_records={k} is fewer than the {cells.size} cells of the categorical margins: "
+                             "raking needs one record per cell")
+        alloc = _proportional_allocation(sizes, k)
+        rng = np.random.default_rng(self.seed)
+        kept = np.sort(np.concatenate([rng.choice(np.flatnonzero(cell == c), a, replace=False)
+                                       for c, a in zip(cells, alloc)]))
+        # Horvitz-Thompson weights: a record of cell c was kept with probability alloc_c / size_c
+        expand = dict(zip(cells.tolist(), (sizes / alloc).tolist()))
+        self.pi_ = np.zeros(problem.n_records)
+        self.pi_[kept] = [1.0 / expand[c] for c in cell[kept].tolist()]
+        self.ht_weights_ = np.zeros(problem.n_records)
+        self.ht_weights_[kept] = problem.d[kept] / self.pi_[kept]
+        _finish_sample(self, problem, self.ht_weights_)
+        self.kept_positions_, self.kept_ = kept, problem.labels[kept]
 
 
 class BalancedSampleCalibrator(SamplerCalibrator):
@@ -36,12 +150,13 @@ class BalancedSampleCalibrator(SamplerCalibrator):
         Seed of the sampling.
     refit : bool or {"relaxed", "linear", "raking", "logit"}, default "raking"
         How the sample is calibrated, starting from its Horvitz-Thompson weights
-        ``w0 / pi`` (``False``: those weights, unchanged).
+        ``d / pi`` (``False``: those weights, unchanged).
     bounds : tuple (lo, hi), optional
-        Bounds of the refit, relative to the Horvitz-Thompson weights (``"relaxed"``:
-        relative to ``w0``).
-    on_infeasible : {"raise", "least_squares"}, default "least_squares"
-        When the sample cannot meet the targets within the bounds.
+        Bounds on ``g = w / (d / pi)``, relative to the sample's Horvitz-Thompson
+        weights (``base_weights_``).
+    on_infeasible : {"raise", "least_squares"}, default "raise"
+        When the sample cannot meet the targets within the bounds: an error naming the
+        targets, or (asked for) the bounded least-squares fit.
 
     Attributes
     ----------
@@ -52,18 +167,17 @@ class BalancedSampleCalibrator(SamplerCalibrator):
     pi_ : ndarray, shape (n,)
         The inclusion probabilities.
     ht_weights_ : ndarray, shape (n,)
-        The sample's Horvitz-Thompson weights ``w0 / pi`` (zero elsewhere).
+        The sample's Horvitz-Thompson weights ``d / pi`` (zero elsewhere; ``base_weights_``).
     """
 
     def _fit_problem(self, problem, previous_weights):
-        k = int(self.n_records)
-        _check_budget(k, problem)
-        pi = inclusion_probabilities(problem.w0, k)
-        X = np.column_stack([pi, (problem.At_rec.multiply(problem.w0[:, None])).toarray()])
+        k = _check_budget(self.n_records, problem)
+        pi = inclusion_probabilities(problem.d, k)
+        X = np.column_stack([pi, (problem.At_rec.multiply(problem.d[:, None])).toarray()])
         self.sample_ = cube_sample(X, pi, self.seed)
         self.pi_ = pi
-        self.ht_weights_ = np.where(self.sample_, problem.w0 / np.where(pi > 0, pi, 1.0), 0.0)
-        self.weights_, _ = self._refit(problem, self.ht_weights_, base=self.ht_weights_)
+        self.ht_weights_ = np.where(self.sample_, problem.d / np.where(pi > 0, pi, 1.0), 0.0)
+        _finish_sample(self, problem, self.ht_weights_)
 
 
 class CalibrateThenReduceCalibrator(SamplerCalibrator):
@@ -88,10 +202,11 @@ class CalibrateThenReduceCalibrator(SamplerCalibrator):
         How the kept records are recalibrated, starting from their Horvitz-Thompson
         weights ``w / pi`` (``False``: those weights).
     bounds : tuple (lo, hi), optional
-        Bounds of the dense calibration (on ``w / w0``) and of the refit (relative to
-        the Horvitz-Thompson weights).
-    on_infeasible : {"raise", "least_squares"}, default "least_squares"
-        When the kept records cannot meet the targets within the bounds.
+        Bounds of the dense calibration (on ``g = w / d``, the design weights; needs
+        ``calibration="logit"`` or ``"linear"``) and of the refit (on ``g = w / (w_dense / pi)``,
+        the sample's Horvitz-Thompson weights, ``base_weights_``).
+    on_infeasible : {"raise", "least_squares"}, default "raise"
+        When the dense step or the kept records cannot meet the targets within the bounds.
 
     Attributes
     ----------
@@ -106,16 +221,17 @@ class CalibrateThenReduceCalibrator(SamplerCalibrator):
     _parameter_constraints = {**SamplerCalibrator._parameter_constraints, "calibration": [Options(DISTANCES)]}
 
     def __init__(self, n_records, *, seed=None, calibration="raking", refit="raking", bounds=None,
-                 on_infeasible="least_squares"):
+                 on_infeasible="raise"):
         super().__init__(n_records, seed=seed, refit=refit, bounds=bounds, on_infeasible=on_infeasible)
         self.calibration = calibration
 
     def _fit_problem(self, problem, previous_weights):
-        k = int(self.n_records)
-        _check_budget(k, problem)
-        bounds = self.bounds if self.calibration != "raking" else None
-        self.dense_weights_ = calibrate_support(problem, None, self.calibration, bounds, "raise").weights
+        k = _check_budget(self.n_records, problem)
+        if self.bounds is not None and self.calibration == "raking":
+            raise ValueError(f"bounds={tuple(self.bounds)} with calibration='raking': the dense step cannot honour them; "
+                             "pass calibration='logit' (raking kept within the bounds) or 'linear' (truncated)")
+        self.dense_weights_ = calibrate_support(problem, None, self.calibration, self.bounds, self.on_infeasible).weights
         pi = inclusion_probabilities(self.dense_weights_, k)
         self.sample_ = systematic_sample(pi, self.seed)
         ht = np.where(self.sample_, self.dense_weights_ / np.where(pi > 0, pi, 1.0), 0.0)
-        self.weights_, _ = self._refit(problem, ht, base=ht)
+        _finish_sample(self, problem, ht)

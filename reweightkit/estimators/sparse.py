@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 
-from .._validation import Interval, Options
+from .._validation import Interval, Options, check_grid
 from ..exceptions import LambdaMaxWarning
+from ..problem.frame import as_problem
 from ..problem.nnlasso import duality_gap, kkt_residual, lambda_max, objective
-from ..solvers.budget import l1_for_budget
-from ..solvers.optimal_set import vertex_solution
-from ..solvers.path import nn_lasso_path, relaxed_refit
+from ..solvers.budget import check_budget, l1_for_budget
+from ..solvers.optimal_set import held_out_ranges, vertex_solution
+from ..solvers.path import nn_lasso_path
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
 __all__ = ["SparseCalibrator"]
@@ -64,9 +67,9 @@ class SparseCalibrator(BaseCalibrator):
         ``w0`` (``lambda_``, ``lambda_max_``, the certificate and ``objective_`` are those
         of that problem).  Records with ``w0 = 0`` then keep weight 0.
     bounds : tuple (lo, hi), optional
-        Bounds on ``g = w / w0`` (``w0``: the design weights scaled to the targets,
-        :attr:`CalibrationProblem.w0`).  The L1 problem takes the cap: it is solved on
-        the box ``0 <= w <= hi w0`` (``solver="fista"`` only; FISTA's prox becomes a
+        Bounds on ``g = w / d``, ``d`` the design weights (as R's ``survey::calibrate``;
+        ``base_weights_`` holds ``d``).  The L1 problem takes the cap: it is solved on
+        the box ``0 <= w <= hi d`` (``solver="fista"`` only; FISTA's prox becomes a
         clip and the certificate uses the box's dual).  A lower bound ``lo > 0`` cannot
         apply to L1's zeros: it needs a refit, which honours both bounds.
     on_infeasible : {"raise", "least_squares"}, default "raise"
@@ -101,6 +104,8 @@ class SparseCalibrator(BaseCalibrator):
         :func:`reweightkit.vertex_solution`): the same fitted
         values and objective, at most ``m + 1`` non-zeros.  With
         ``refit=True`` the refit runs on the vertex's support.
+    verbose : bool, default False
+        Progress bars (the budget search's path and bisection).
 
     Attributes
     ----------
@@ -117,6 +122,8 @@ class SparseCalibrator(BaseCalibrator):
         Largest KKT violation, relative (a diagnostic, not the stop rule).
     converged_ : bool
         Whether the certificate (or the refit's) met ``tol``.
+    seconds_ : float
+        Solver time of this fit (its point of the path, plus the refit).
     objective_ : float
         Objective of the problem solved last (the L1 objective, or the
         refit least-squares objective when ``refit=True``).
@@ -143,7 +150,8 @@ class SparseCalibrator(BaseCalibrator):
     """
 
     def __init__(self, sparsity_weight=None, *, alpha=None, n_records=None, refit=False, penalty_on="w", bounds=None,
-                 on_infeasible="raise", tol=1e-8, max_iter=20000, warm_start=False, solution="solver", solver="fista"):
+                 on_infeasible="raise", tol=1e-8, max_iter=20000, warm_start=False, solution="solver", solver="fista",
+                 verbose=False):
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
         self.n_records = n_records
@@ -156,6 +164,7 @@ class SparseCalibrator(BaseCalibrator):
         self.warm_start = warm_start
         self.solution = solution
         self.solver = solver
+        self.verbose = verbose
 
     _parameter_constraints = {
         "sparsity_weight": [None, Interval(Real, 0, None, closed="left")],
@@ -168,6 +177,7 @@ class SparseCalibrator(BaseCalibrator):
         "warm_start": ["boolean"],
         "solution": [Options({"solver", "vertex"})],
         "solver": [Options({"fista", "ipm", "active-set", "auto"})],
+        "verbose": ["boolean"],
     }
 
     _miss_advice = ("alpha is a fraction of lambda_max, which the smallest target sets: plain L1 shrinks target i "
@@ -189,7 +199,8 @@ class SparseCalibrator(BaseCalibrator):
             return float("nan")  # found by bisection
         return float(self.alpha) * lam_max if self.alpha is not None else float(self.sparsity_weight)
 
-    def _fit_problem(self, problem, previous_weights):
+    def _setup(self, problem):
+        """The problem the solver sees: ``(At, bt, unit, start, upper)`` (``w = unit * v``)."""
         upper = None
         if self.bounds is not None:
             if self.bounds[0] > 0 and self.refit is False:
@@ -198,36 +209,51 @@ class SparseCalibrator(BaseCalibrator):
                                  "or use bounds=(0, hi) to cap the weights")
             if self.solver not in ("fista", "auto"):
                 raise ValueError(f"bounds need solver='fista' (solver={self.solver!r} has no box constraint)")
-            upper = self.bounds[1] * problem.w0
+            upper = self.bounds[1] * problem.d  # g = w / d <= hi: the cap on the design weights, as R's bounds
         # penalty on g = w / w0: solve for v = g with the columns of A~ scaled by w0, then w = w0 v
-        unit = problem.w0 if self.penalty_on == "g" else np.ones(problem.n_records)
-        At = problem.At_rec.multiply(unit[:, None]).tocsr() if self.penalty_on == "g" else problem.At_rec
-        bt = problem.b_t
-        start = (problem.w0 > 0).astype(float) if self.penalty_on == "g" else problem.w0
-        if upper is not None and self.penalty_on == "g":
-            upper = np.full(problem.n_records, float(self.bounds[1]))
+        if self.penalty_on == "g":
+            unit = problem.w0
+            At = problem.At_rec.multiply(unit[:, None]).tocsr()
+            start = (problem.w0 > 0).astype(float)
+            if upper is not None:  # the same cap in v = w / w0
+                upper = np.divide(upper, unit, out=np.zeros_like(upper), where=unit > 0)
+        else:
+            unit, At, start = np.ones(problem.n_records), problem.At_rec, problem.w0
+        return At, problem.b_t, unit, start, upper
+
+    def _solver(self, upper):
+        return "fista" if upper is not None else self.solver
+
+    def _fit_problem(self, problem, previous_weights):
+        At, bt, unit, start, upper = self._setup(problem)
         lam_max = lambda_max(At, bt)
         lam = self._penalty(lam_max)
         if self.n_records is not None:
-            if self.n_records > problem.n_records:
-                raise ValueError(f"n_records must be at most the number of records ({problem.n_records}), "
-                                 f"got {self.n_records}")
+            check_budget(self.n_records, problem.n_records)
             if self.solution == "vertex":
                 raise ValueError("n_records counts the solver's point; a vertex solution keeps at most m + 1 records")
-            lam = l1_for_budget(At, bt, start, int(self.n_records), self.tol, self.max_iter, upper).lam
+            # the budget keeps its word: the certified point the search found is the fit (the optimum is often
+            # not unique, so a second solve at its penalty could keep another number of records)
+            sol = l1_for_budget(At, bt, start, int(self.n_records), self.tol, self.max_iter, upper, verbose=self.verbose)
+            self._complete(problem, At, bt, unit, upper, sol, lam_max)
+            return
         if lam >= lam_max:
             warnings.warn(
                 f"lambda={lam:.6g} >= lambda_max={lam_max:.6g}: every weight is zero. "
                 "Use alpha in (0, 1) (lambda = alpha * lambda_max) for a scale-free penalty.",
                 LambdaMaxWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         w_init = start
         if self.warm_start and previous_weights is not None and previous_weights.shape == problem.w0.shape:
             w_init = np.divide(previous_weights, unit, out=np.zeros_like(unit), where=unit > 0)
-        path = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter,
-                             solver="fista" if upper is not None else self.solver, upper=upper)
-        sol = path["solutions"][0]
+        sol = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter,
+                            solver=self._solver(upper), upper=upper)["solutions"][0]
+        self._complete(problem, At, bt, unit, upper, sol, lam_max)
+
+    def _complete(self, problem, At, bt, unit, upper, sol, lam_max):
+        """From the solver's certified point to the returned weights: vertex, refit, attributes."""
+        lam = sol.lam
         self.lambda_, self.lambda_max_ = lam, lam_max
         self.l1_objective_ = sol.objective
         w, n_iter, gap, conv, obj = sol.w, sol.n_iter, sol.rel_gap, sol.converged, sol.objective
@@ -237,16 +263,101 @@ class SparseCalibrator(BaseCalibrator):
             obj = objective(At, bt, w, lam)
             gap = duality_gap(At, bt, w, lam, upper)[1]
             self.kkt_residual_ = kkt_residual(At, bt, w, lam, lam_max, upper)
-        if self.refit in (True, "relaxed") and self.bounds is None and np.any(w > 0):
-            w, r = relaxed_refit(At, bt, w, tol=self.tol, max_iter=self.max_iter)
+        t0 = time.perf_counter()
+        w, r = self._refit(problem, w * unit)
+        self.seconds_ = sol.seconds + (time.perf_counter() - t0 if r is not None else 0.0)
+        if r is not None:
             n_iter += r.n_iter
-            gap, conv, obj = r.rel_gap, conv and r.converged, r.objective
-            self.kkt_residual_ = r.kkt
-            w = w * unit
-        elif self.refit is not False and np.any(w > 0):
-            w, _ = self._refit(problem, w * unit)
-            gap = obj = self.kkt_residual_ = float("nan")  # the L1 certificate does not apply to a calibration
-        else:
-            w = w * unit
+            conv = conv and r.converged
+            gap, obj, self.kkt_residual_ = r.rel_gap, r.objective, r.kkt  # NaN for a calibration: no L1 certificate
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
-        self.n_iter_, self.dual_gap_, self.converged_, self.objective_ = n_iter, gap, conv, obj
+        self.n_iter_, self.dual_gap_, self.converged_, self.objective_ = n_iter, gap, bool(conv), obj
+
+    def path(self, data, marginal_targets=None, continuous_targets=None, weight_col="weight", *, alphas=None,
+             lambdas=None, verbose=False):
+        """Fits along a grid of penalties, solved as one warm-started certified path: one fitted estimator each.
+
+        The estimator's own parameters (``refit``, ``bounds``, ``penalty_on``, ``tol``,
+        ``solver``, ...) apply to every fit; its penalty (``alpha``, ``sparsity_weight``,
+        ``n_records``) is replaced by each grid point's.  The path is solved strong to weak,
+        each fit warm-started from the previous one (as scikit-learn's ``enet_path``).
+
+        Parameters
+        ----------
+        data : DataFrame or CalibrationProblem
+            Microdata (with the targets below) or a prepared problem.
+        marginal_targets, continuous_targets : dict, optional
+            Targets (DataFrame input).
+        weight_col : str or None, default "weight"
+            Design weights (DataFrame input).
+        alphas : array-like, optional
+            Fractions of ``lambda_max``.  Give exactly one of ``alphas`` and ``lambdas``.
+        lambdas : array-like, optional
+            Absolute penalties.
+        verbose : bool, default False
+            A progress bar over the path.
+
+        Returns
+        -------
+        list of SparseCalibrator
+            Fitted copies, in the order of the grid given (each with ``alpha`` or
+            ``sparsity_weight`` set to its grid value).  A path's strong penalties miss their
+            targets by design: no fit warns (each has ``train_errors_``); a point the solver did
+            not certify warns once (``ConvergenceWarning``, from the path).
+        """
+        if (alphas is None) == (lambdas is None):
+            raise ValueError("give exactly one of alphas and lambdas")
+        grid = check_grid("alpha" if lambdas is None else "lambda", alphas if lambdas is None else lambdas)
+        if lambdas is None and np.any((grid <= 0) | (grid > 1)):
+            raise ValueError(f"alphas must be in (0, 1], got {grid.tolist()}")
+        self._validate_params()
+        problem = as_problem(data, marginal_targets, continuous_targets, weight_col)
+        At, bt, unit, start, upper = self._setup(problem)
+        lam_max = lambda_max(At, bt)
+        lams = lam_max * grid if lambdas is None else grid
+        order = np.argsort(-lams, kind="stable")
+        sols = nn_lasso_path(At, bt, lambdas=lams[order], w0=start, tol=self.tol, max_iter=self.max_iter,
+                             solver=self._solver(upper), upper=upper, verbose=verbose)["solutions"]
+        fits = [None] * grid.size
+        for pos, sol in zip(order, sols):
+            est = copy.deepcopy(self)
+            est._reset()
+            est.set_params(alpha=float(grid[pos]) if lambdas is None else None, n_records=None,
+                           sparsity_weight=float(grid[pos]) if lambdas is not None else None)
+            est._complete(problem, At, bt, unit, upper, sol, lam_max)
+            est._finish(problem, warn=False)
+            fits[pos] = est
+        return fits
+
+    def held_out_range(self, problem, test):
+        """The range of held-out error over the whole L1 optimal set of this fit, and its vertex solution.
+
+        The L1 optimum is often not unique, so the solver's own point is one of many
+        (:mod:`reweightkit.solvers.optimal_set`).  Only for a plain fit (no refit, no bounds,
+        ``penalty_on="w"``).
+
+        Parameters
+        ----------
+        problem : CalibrationProblem
+            The prepared problem this estimator was fitted on.
+        test : CalibrationSystem
+            Held-out targets on the same records.
+
+        Returns
+        -------
+        ranges : dict
+            ``min_error`` and ``max_error``: the smallest and largest mean relative held-out
+            error over the optimal set.
+        vertex : ndarray, shape (n,)
+            A basic optimal solution (at most ``m + 1`` records).
+        """
+        if not hasattr(self, "weights_"):
+            raise AttributeError("SparseCalibrator is not fitted: call fit first")
+        if self.refit is not False or self.bounds is not None or self.penalty_on != "w":
+            raise ValueError("held_out_range describes the optimal set of a plain L1 fit (refit=False, bounds=None, "
+                             "penalty_on='w')")
+        if problem.n_records != self.weights_.size:
+            raise ValueError(f"problem has {problem.n_records} records but the fit has {self.weights_.size}")
+        At = problem.At_rec
+        _, ranges = held_out_ranges(At, test, self.weights_)
+        return ranges, vertex_solution(At, self.weights_)

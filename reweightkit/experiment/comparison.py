@@ -5,24 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._validation import check_grid, check_seeds
 from ..problem.nnlasso import alpha_grid
 from ..problem.system import margin_cells
-from .methods import METHODS
-from .sweeps import (
-    COLUMNS,
-    PUBLISHED_L0_LAMBDAS,
-    PUBLISHED_L1_LAMBDAS,
-    CalibrationTask,
-    check_grid,
-    check_seeds,
-    family_holdout_tasks,
-)
+from .methods import METHODS, canonical_method
+from .sweeps import COLUMNS, PUBLISHED_L0_LAMBDAS, PUBLISHED_L1_LAMBDAS
+from .task import CalibrationTask, family_holdout_tasks
 
 __all__ = ["DEFAULT_METHODS", "BUDGET_METHODS", "run_comparison", "run_replicates", "run_family_holdout"]
 
 DEFAULT_METHODS = tuple(name for name, m in METHODS.items() if not m.budgeted)
 """Every method swept over its own grid."""
-BUDGET_METHODS = ("hardconcrete-k", "hardconcrete-k-refit", "l1-k-refit", "cube-k", "calibrate-reduce-k", "subsample",
+BUDGET_METHODS = ("hardconcrete-k", "hardconcrete-k-refit", "l1-k-refit", "cube", "calibrate-reduce", "subsample",
                   "dense")
 """The methods compared at matched record budgets (``budgets=``)."""
 
@@ -81,7 +75,8 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
     DataFrame
         One row per fit, :data:`reweightkit.COLUMNS` first.
     """
-    methods = list((BUDGET_METHODS if budgets is not None else DEFAULT_METHODS) if methods is None else methods)
+    methods = list((BUDGET_METHODS if budgets is not None else DEFAULT_METHODS) if methods is None else
+                   [canonical_method(m) for m in methods])
     if not methods:
         raise ValueError(f"methods is empty: choose one or more of {list(METHODS)}")
     unknown = sorted(set(methods) - set(METHODS))

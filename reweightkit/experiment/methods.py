@@ -1,15 +1,26 @@
 """The method registry: every method of a comparison named once.
 
-A method's ``name`` is what ``run_comparison(methods=...)`` and the CLI's
-``--methods`` take and what the results' ``method`` column holds; ``label`` is
-for legends only; ``param`` names the result column that holds its grid value.
+A method's ``name`` is what ``run_comparison(methods=...)``, the CLI's ``--methods``
+and ``reweightkit calibrate --method`` take and what the results' ``method`` column
+holds; ``estimator`` is the class that fits it; ``label`` is for legends only;
+``param`` names the result column that holds its grid value.  Old names still work
+for one release, with a ``DeprecationWarning`` (:data:`METHOD_ALIASES`).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
+from ..estimators import (
+    BalancedSampleCalibrator,
+    CalibrateThenReduceCalibrator,
+    HardConcreteCalibrator,
+    RakeCalibrator,
+    SparseCalibrator,
+    SubsampleCalibrator,
+)
 from .sweeps import (
     dense_reference,
     sweep_budget_hard_concrete,
@@ -20,7 +31,7 @@ from .sweeps import (
     sweep_subsample,
 )
 
-__all__ = ["Method", "METHODS", "method_label"]
+__all__ = ["Method", "METHODS", "METHOD_ALIASES", "canonical_method", "method_label"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,8 @@ class Method:
     run : callable
         ``run(task, options) -> DataFrame``: the method's sweep, with ``options``
         the comparison's grids and settings.
+    estimator : type
+        The estimator class that fits it (the comparison fits only through it).
     budgeted : bool
         Whether it runs at the comparison's record budgets (``budgets=``) rather than
         over a penalty grid.
@@ -50,6 +63,7 @@ class Method:
     param: str | None
     style: tuple
     run: Callable
+    estimator: type
     budgeted: bool = False
 
 
@@ -65,31 +79,61 @@ def _hc_budgets(task, o, name):
 
 METHODS = {m.name: m for m in [
     Method("l1", "L1", "alpha", ("s-", "#2ca02c"),
-           lambda task, o: sweep_l1(task, alphas=o["alphas"], optimal_set=True, verbose=o["verbose"])),
+           lambda task, o: sweep_l1(task, alphas=o["alphas"], optimal_set=True, verbose=o["verbose"]),
+           SparseCalibrator),
     Method("l1-relaxed", "L1 relaxed", "alpha", ("D-", "#17becf"),
-           lambda task, o: sweep_l1(task, alphas=o["alphas"], refit=True, verbose=o["verbose"])),
+           lambda task, o: sweep_l1(task, alphas=o["alphas"], refit=True, verbose=o["verbose"]), SparseCalibrator),
     Method("l1-published", "L1 (published lambda grid)", "lambda", ("x:", "#7f7f7f"),
-           lambda task, o: sweep_l1(task, lambdas=o["l1_lambdas"], method="l1-published", verbose=o["verbose"])),
+           lambda task, o: sweep_l1(task, lambdas=o["l1_lambdas"], method="l1-published", verbose=o["verbose"]),
+           SparseCalibrator),
     Method("hardconcrete", "HardConcrete", "lambda_l0", ("o-", "#1f77b4"),
            lambda task, o: sweep_hard_concrete(task, lambdas=o["l0_lambdas"], seeds=o["seeds"], epochs=o["epochs"],
-                                               verbose=o["verbose"])),
+                                               verbose=o["verbose"]), HardConcreteCalibrator),
     Method("subsample", "Subsample+rake", "n_records", ("^-", "#d62728"),
-           lambda task, o: sweep_subsample(task, sizes=o["sizes"], seeds=o["seeds"], verbose=o["verbose"])),
-    Method("dense", "Rake (all records)", None, ("*", "#000000"), lambda task, o: dense_reference(task)),
+           lambda task, o: sweep_subsample(task, sizes=o["sizes"], seeds=o["seeds"], verbose=o["verbose"]),
+           SubsampleCalibrator),
+    Method("dense", "Rake (all records)", None, ("*", "#000000"), lambda task, o: dense_reference(task),
+           RakeCalibrator),
     Method("hardconcrete-k", "HardConcrete at k records (raw gates)", "n_records", ("o--", "#aec7e8"),
-           lambda task, o: _hc_budgets(task, o, "hardconcrete-k"), budgeted=True),
+           lambda task, o: _hc_budgets(task, o, "hardconcrete-k"), HardConcreteCalibrator, budgeted=True),
     Method("hardconcrete-k-refit", "HardConcrete at k records + refit", "n_records", ("o-", "#08306b"),
-           lambda task, o: _hc_budgets(task, o, "hardconcrete-k-refit"), budgeted=True),
+           lambda task, o: _hc_budgets(task, o, "hardconcrete-k-refit"), HardConcreteCalibrator, budgeted=True),
     Method("l1-k-refit", "L1 at k records + refit", "n_records", ("s-", "#006d2c"),
-           lambda task, o: sweep_budget_l1(task, budgets=o["budgets"], refit=o["refit"]), budgeted=True),
-    Method("cube-k", "Balanced sample (cube) + refit", "n_records", ("P-", "#9467bd"),
-           lambda task, o: sweep_budget_sampler(task, method="cube-k", budgets=o["budgets"], seeds=o["seeds"],
-                                                refit=o["refit"], verbose=o["verbose"]), budgeted=True),
-    Method("calibrate-reduce-k", "Calibrate, then PPS reduce + refit", "n_records", ("X-", "#8c564b"),
-           lambda task, o: sweep_budget_sampler(task, method="calibrate-reduce-k", budgets=o["budgets"],
-                                                seeds=o["seeds"], refit=o["refit"], verbose=o["verbose"]), budgeted=True),
+           lambda task, o: sweep_budget_l1(task, budgets=o["budgets"], refit=o["refit"]), SparseCalibrator,
+           budgeted=True),
+    Method("cube", "Balanced sample (cube) + refit", "n_records", ("P-", "#9467bd"),
+           lambda task, o: sweep_budget_sampler(task, method="cube", budgets=o["budgets"], seeds=o["seeds"],
+                                                refit=o["refit"], verbose=o["verbose"]),
+           BalancedSampleCalibrator, budgeted=True),
+    Method("calibrate-reduce", "Calibrate, then PPS reduce + refit", "n_records", ("X-", "#8c564b"),
+           lambda task, o: sweep_budget_sampler(task, method="calibrate-reduce", budgets=o["budgets"],
+                                                seeds=o["seeds"], refit=o["refit"], verbose=o["verbose"]),
+           CalibrateThenReduceCalibrator, budgeted=True),
 ]}
 """Every method a comparison can run, by name, in the order they run."""
+
+METHOD_ALIASES = {"cube-k": "cube", "calibrate-reduce-k": "calibrate-reduce", "rake": "dense"}
+"""Old method names, accepted for one release with a ``DeprecationWarning``."""
+
+
+def canonical_method(name: str) -> str:
+    """The method's current name: ``name`` itself, or the new name of an old one (with a ``DeprecationWarning``).
+
+    Parameters
+    ----------
+    name : str
+        A method name.
+
+    Returns
+    -------
+    str
+    """
+    if name in METHOD_ALIASES:
+        new = METHOD_ALIASES[name]
+        warnings.warn(f"method {name!r} is now {new!r} (the old name goes in the next release)", DeprecationWarning,
+                      stacklevel=3)
+        return new
+    return name
 
 
 def method_label(name: str) -> str:
@@ -104,5 +148,5 @@ def method_label(name: str) -> str:
     -------
     str
     """
-    m = METHODS.get(name)
+    m = METHODS.get(METHOD_ALIASES.get(name, name))
     return m.label if m is not None else str(name)

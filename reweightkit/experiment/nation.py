@@ -37,6 +37,7 @@ targets x records matrix is built as CSR from codes, never densified.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,6 +139,24 @@ def _check_scale(scale):
                          f"got {scale!r}")
     if 300_000 * scale < 200:
         raise ValueError(f"scale={scale!r} gives fewer than 200 survey records; use scale >= 0.001")
+    need = PEAK_BYTES_PER_SCALE * float(scale)
+    have = _physical_memory()
+    if have is not None and need > 0.8 * have:
+        raise ValueError(f"scale={scale!r} needs about {need / 1e9:.1f} GB while building (the population: "
+                         f"{2.4 * scale:.3g} million households), more than 80 % of this machine's "
+                         f"{have / 1e9:.1f} GB; use scale <= {0.8 * have / PEAK_BYTES_PER_SCALE:.2g}")
+
+
+PEAK_BYTES_PER_SCALE = 1.6e9
+"""Peak memory of building the benchmark, per unit of scale (measured: about 1.5 GB at scale 1)."""
+
+
+def _physical_memory():
+    """This machine's physical memory in bytes (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return None
 
 
 def _draw_category(p, group, u):

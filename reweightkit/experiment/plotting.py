@@ -178,7 +178,7 @@ def plot_fit(estimator, axes=None):
     ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+.1%}"))
     ax1.set_xlabel("relative error of the calibrated total")
     ax1.set_title(f"train targets (largest {len(shown)} of {len(t)})")
-    w, base = estimator.weights_, estimator.base_
+    w, base = estimator.weights_, estimator.base_weights_
     active = (w > 1e-9) & (base > 0)
     if active.any():
         g = w[active] / base[active]

@@ -3,6 +3,7 @@
 Nothing here imports a solver, an estimator or an experiment.
 """
 
+from .frame import as_problem, build_system, design_weights, prepare
 from .gates import BETA, GAMMA, ZETA, expected_l0, gate_cdf, gate_density, gate_prob_one, gate_prob_zero, sample_gates
 from .nnlasso import (
                       GAP_FLOOR,
@@ -32,11 +33,7 @@ from .system import (
                       CalibrationProblem,
                       CalibrationSystem,
                       ScaledProblem,
-                      as_problem,
-                      build_system,
-                      design_weights,
                       margin_cells,
-                      prepare,
                       prepare_matrix,
                       prepare_system,
                       scaled_start,

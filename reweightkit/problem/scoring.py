@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .system import CalibrationSystem, build_system
+from .frame import build_system
+from .system import CalibrationSystem
 
 __all__ = [
     "ACTIVE_TOL",
@@ -29,7 +30,11 @@ __all__ = [
     "mean_relative_error",
     "max_relative_error",
     "n_active",
+    "support",
     "kish_ess",
+    "concentration",
+    "EXACT_TOL",
+    "SCORE_COLUMNS",
     "weight_summary",
     "evaluate",
 ]
@@ -38,6 +43,17 @@ ACTIVE_TOL = 1e-9
 """A record is active when its weight is ``> ACTIVE_TOL``."""
 SMALL_SHARE = 0.1
 """The rare-subpopulation metric looks at this share of the targets, the smallest by value."""
+EXACT_TOL = 1e-8
+"""Largest relative error of a train target in a fit called *exact* (every estimator's ``exact_`` and every
+result row's ``exact`` use it)."""
+
+ERROR_METRICS = ("error", "max_error", "median_error", "capped_error", "within_5pct", "uncovered_small")
+"""The per-system error metrics: each appears as ``train_<metric>`` and ``test_<metric>``."""
+CONCENTRATION_COLUMNS = ("n_active", "total_weight", "kish_ess", "design_effect", "max_weight", "g_min", "g_max")
+"""What :func:`concentration` returns, in order."""
+SCORE_COLUMNS = ["n_active", *(f"{s}_{m}" for m in ERROR_METRICS for s in ("train", "test")),
+                 *CONCENTRATION_COLUMNS[1:], "exact"]
+"""The columns :meth:`Scorer.score` returns, in order: the one list every result table derives from."""
 
 
 def _small_cells(system, share):
@@ -165,6 +181,59 @@ def kish_ess(weights) -> float:
     return 0.0 if s2 == 0 else float(w.sum() ** 2 / s2)
 
 
+def support(weights, tol: float = ACTIVE_TOL) -> np.ndarray:
+    """The active records as a boolean mask: weight ``> tol`` (the kit's one support rule).
+
+    Parameters
+    ----------
+    weights : array-like, shape (n,)
+        Weights.
+    tol : float, default ACTIVE_TOL (1e-9)
+        A record is active when its weight is ``> tol``.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    return _finite(weights) > tol
+
+
+def concentration(weights, base=None) -> dict:
+    """How concentrated a weight vector is: the kit's one calculator of these numbers.
+
+    Parameters
+    ----------
+    weights : array-like, shape (n,)
+        Weights (finite).
+    base : array-like, shape (n,), optional
+        The weights ``g = w / base`` is measured against; ``g`` is taken over the
+        active records with ``base > 0`` (NaN without a base or without such records).
+
+    Returns
+    -------
+    dict
+        ``n_active``, ``total_weight``, ``kish_ess``, ``design_effect`` (Kish:
+        ``n_active / kish_ess``, NaN for all-zero weights), ``max_weight`` (0 for an empty
+        vector), ``g_min``, ``g_max``.
+    """
+    w = _finite(weights)
+    active = w > ACTIVE_TOL
+    ess = kish_ess(w)
+    n_act = int(np.count_nonzero(active))
+    if base is not None:
+        base = np.asarray(base, dtype=float)
+        if base.shape != w.shape:
+            raise ValueError(f"base must have the weights' shape {w.shape}, got {base.shape}")
+        active &= base > 0
+        g = w[active] / base[active]
+    else:
+        g = np.array([])
+    return {"n_active": n_act, "total_weight": float(w.sum()), "kish_ess": ess,
+            "design_effect": n_act / ess if ess > 0 else float("nan"),
+            "max_weight": float(w.max()) if w.size else 0.0,
+            "g_min": float(g.min()) if g.size else float("nan"), "g_max": float(g.max()) if g.size else float("nan")}
+
+
 class Scorer:
     """Scores weight vectors on train and held-out targets whose systems are built once.
 
@@ -225,24 +294,20 @@ class Scorer:
         w = _weights(self.train.n_records, w)
         tr = np.abs(relative_errors(self.train, w))
         te = np.abs(relative_errors(self.test, w)) if self.test is not None else np.array([np.nan])
-        row = {"n_active": n_active(w), "train_error": float(tr.mean()), "test_error": float(te.mean()),
-               "train_max_error": float(tr.max()), "test_max_error": float(te.max()),
-               "total_weight": float(w.sum()), "kish_ess": kish_ess(w),
-               "train_median_error": float(np.median(tr)), "test_median_error": float(np.median(te))}
+        conc = concentration(w, self.base)
         keep = (w > ACTIVE_TOL).astype(float)
+        row = {"n_active": conc["n_active"]}
         for name, e in (("train", tr), ("test", te)):
             small = self._small.get(name)  # None: no such system, every tail metric NaN
             tail = (np.minimum(e, 1.0).mean(), (e <= 0.05).mean(), ((small @ keep) == 0).mean()) \
                 if small is not None else (np.nan,) * 3
+            row.update({f"{name}_error": float(e.mean()), f"{name}_max_error": float(e.max()),
+                        f"{name}_median_error": float(np.median(e))})
             for key, v in zip(("capped_error", "within_5pct", "uncovered_small"), tail):
                 row[f"{name}_{key}"] = float(v)
-        active = w > ACTIVE_TOL
-        if self.base is not None:
-            active &= self.base > 0
-        g = w[active] / self.base[active] if self.base is not None else np.array([])
-        row.update(design_effect=row["n_active"] / row["kish_ess"] if row["kish_ess"] > 0 else float("nan"),
-                   max_weight=float(w.max()), g_min=float(g.min()) if g.size else float("nan"),
-                   g_max=float(g.max()) if g.size else float("nan"), exact=bool(tr.max() <= 1e-8))
+        row.update({k: conc[k] for k in CONCENTRATION_COLUMNS[1:]})
+        row["exact"] = bool(tr.max() <= EXACT_TOL)
+        row = {k: row[k] for k in SCORE_COLUMNS}
         row.update(fields)
         return row
 
@@ -338,14 +403,15 @@ def weight_summary(weights, tol: float = ACTIVE_TOL) -> dict:
     total = float(w.sum())
     k = max(1, int(np.ceil(0.01 * w.size)))
     top = np.partition(w, w.size - k)[w.size - k :].sum() if w.size else 0.0
+    ess = kish_ess(w)
     return {
         "n_active": int(active.size),
         "total": total,
         "min": float(active.min()) if active.size else 0.0,
         "median": float(np.median(active)) if active.size else 0.0,
         "max": float(active.max()) if active.size else 0.0,
-        "kish_ess": kish_ess(w),
-        "design_effect": int(active.size) / kish_ess(w) if kish_ess(w) > 0 else float("nan"),
+        "kish_ess": ess,
+        "design_effect": int(active.size) / ess if ess > 0 else float("nan"),
         "top1pct_share": float(top / total) if total > 0 else float("nan"),
     }
 

@@ -6,15 +6,17 @@ Each solver takes the prepared arrays of :mod:`reweightkit.problem` (``At_rec``,
 """
 
 from .active_set import active_set
-from .calibration import CalibrationResult, calibrate_support, calibrate_weights, rake, shortfall_lp
+from .calibration import CalibrationResult, calibrate_weights, rake, shortfall_lp
 from .cube import cube_sample, flight_phase, inclusion_probabilities, integerize, landing_phase, systematic_sample
 from .fista import fista
 from .hardconcrete import require_torch, train_hard_concrete, train_with_l0_python
 from .ipm import Gram, ipm
 from .optimal_set import held_out_ranges, optimal_set_ranges, vertex_solution
-from .path import nn_lasso_path, relaxed_refit
+from .path import nn_lasso_path
+from .refit import RefitResult, bounded_least_squares, calibrate_support, refit_support, relaxed_refit
 
-__all__ = ["CalibrationResult", "Gram", "active_set", "calibrate_support", "calibrate_weights", "cube_sample", "fista",
-           "flight_phase", "held_out_ranges", "inclusion_probabilities", "integerize", "ipm", "landing_phase",
-           "nn_lasso_path", "optimal_set_ranges", "rake", "relaxed_refit", "require_torch", "shortfall_lp",
-           "systematic_sample", "train_hard_concrete", "train_with_l0_python", "vertex_solution"]
+__all__ = ["CalibrationResult", "RefitResult", "Gram", "active_set", "bounded_least_squares", "calibrate_support",
+           "calibrate_weights", "cube_sample", "fista", "flight_phase", "held_out_ranges", "inclusion_probabilities",
+           "integerize", "ipm", "landing_phase", "nn_lasso_path", "optimal_set_ranges", "rake", "refit_support",
+           "relaxed_refit", "require_torch", "shortfall_lp", "systematic_sample", "train_hard_concrete",
+           "train_with_l0_python", "vertex_solution"]

@@ -10,14 +10,19 @@ function of the penalty.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from numbers import Integral
+
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..problem.nnlasso import alpha_grid, lambda_max
 from ..problem.scoring import n_active
 from .hardconcrete import train_hard_concrete
 from .path import nn_lasso_path
 
-__all__ = ["budget_tolerance", "l1_for_budget", "hard_concrete_for_budgets", "hard_concrete_for_budget"]
+__all__ = ["budget_tolerance", "check_budget", "BudgetSearch", "l1_for_budget", "hard_concrete_for_budgets",
+           "hard_concrete_for_budget"]
 
 
 def budget_tolerance(k: int) -> float:
@@ -35,7 +40,47 @@ def budget_tolerance(k: int) -> float:
     return max(0.02 * k, 5.0)
 
 
-def _unreachable(k, tried, what):
+def check_budget(k, n_max, what="records"):
+    """A record budget checked once for every method: an integer ``1 <= k <= n_max``, else an error naming it.
+
+    Parameters
+    ----------
+    k : int
+        The budget (``n_records``).
+    n_max : int
+        How many records the method can keep at most.
+    what : str, default "records"
+        What ``n_max`` counts, for the message.
+
+    Returns
+    -------
+    int
+        ``k`` as an int.
+    """
+    if isinstance(k, bool) or not isinstance(k, Integral):
+        raise TypeError(f"n_records must be an integer, got {type(k).__name__} {k!r}")
+    if not 1 <= int(k) <= n_max:
+        raise ValueError(f"n_records must be between 1 and the number of {what} ({n_max}), got {k}")
+    return int(k)
+
+
+@dataclass
+class BudgetSearch:
+    """What a batched budget search found: the fits that met their budgets, and why the others did not.
+
+    Parameters
+    ----------
+    found : dict
+        ``k -> (lambda_l0, weights, history)`` for every budget met.
+    missed : dict
+        ``k -> message`` (the nearest reachable counts) for every budget not met.
+    """
+
+    found: dict = field(default_factory=dict)
+    missed: dict = field(default_factory=dict)
+
+
+def _unreachable(k, tried, what, extra=""):
     """The error for a budget no tried penalty reached: the nearest counts below and above ``k``."""
     below = [(c, p) for p, c in tried if c < k]
     above = [(c, p) for p, c in tried if c > k]
@@ -46,11 +91,11 @@ def _unreachable(k, tried, what):
     if above:
         c, p = min(above)
         near.append(f"{c} records ({what}={p:.4g})")
-    return ValueError(f"no {what} gives n_records={k} within {budget_tolerance(k):g} records: the count jumps; the "
-                      f"nearest reachable are {' and '.join(near) or 'none'}")
+    return ValueError(f"no {what} tried gives n_records={k} within {budget_tolerance(k):g} records: the nearest "
+                      f"reached are {' and '.join(near) or 'none'}{extra}")
 
 
-def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_grid=24, n_bisect=30):
+def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_grid=24, n_bisect=30, verbose=False):
     """The NN-LASSO penalty whose certified solution keeps about ``k`` records.
 
     A warm-started path over ``lambda_max * alpha_grid(n_grid, eps=1e-4)`` brackets
@@ -75,6 +120,8 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
         Path points.
     n_bisect : int, default 30
         Bisection steps at most.
+    verbose : bool, default False
+        Progress bars: the path, then the bisection.
 
     Returns
     -------
@@ -88,7 +135,8 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
     """
     lam_max = lambda_max(At_rec, b_t)
     lams = lam_max * alpha_grid(n_grid, eps=1e-4)
-    sols = nn_lasso_path(At_rec, b_t, lambdas=lams, w0=w0, tol=tol, max_iter=max_iter, upper=upper)["solutions"]
+    sols = nn_lasso_path(At_rec, b_t, lambdas=lams, w0=w0, tol=tol, max_iter=max_iter, upper=upper,
+                         verbose=verbose)["solutions"]
     counts = [n_active(s.w) for s in sols]
     tried = list(zip(lams / lam_max, counts))
     band = budget_tolerance(k)
@@ -96,16 +144,20 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
     if hits:
         return sols[min(hits, key=lambda i: abs(counts[i] - k))]
     brackets = [i for i in range(len(counts) - 1) if (counts[i] - k) * (counts[i + 1] - k) < 0]
+    bar = tqdm(total=len(brackets) * n_bisect, desc=f"L1 budget {k}: bisection", disable=not verbose)
     for i in brackets:
         strong, weak = sols[i], sols[i + 1]
         c_strong = counts[i]
         for _ in range(n_bisect):
+            bar.update()
             lam = float(np.sqrt(strong.lam * weak.lam))
             sol = nn_lasso_path(At_rec, b_t, lambdas=[lam], w0=strong.w + 1e-3 * w0, tol=tol, max_iter=max_iter,
                                 upper=upper)["solutions"][0]
             c = n_active(sol.w)
             tried.append((lam / lam_max, c))
+            bar.set_postfix(records=c)
             if abs(c - k) <= band:
+                bar.close()
                 return sol
             if (c - k) * (c_strong - k) > 0:
                 strong, c_strong = sol, c
@@ -113,10 +165,13 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
                 weak = sol
             if weak.lam / strong.lam > 1 - 1e-9:
                 break
-    raise _unreachable(k, tried, "alpha")
+    bar.close()
+    raise _unreachable(k, tried, "alpha", extra=(
+        "; an L1 count can jump between neighbouring penalties (a degenerate optimal set), so this budget may be "
+        "out of L1's reach: choose a nearby budget or another method"))
 
 
-def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=5, per_round=8, lam_range=(1e-9, 1e-1),
+def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=8, per_round=8, lam_range=(1e-9, 1e-1),
                               **train_kw):
     """For each budget ``k``, the ``lambda_l0`` whose trained gates keep about ``k`` records (batched bisection).
 
@@ -124,8 +179,11 @@ def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=5, per_r
     budget); each later round trains, for every budget not yet met, ``per_round``
     penalties inside its bracket (between the largest penalty keeping more than
     ``k`` records and the smallest larger one keeping fewer), all budgets in one
-    batched computation with the same seed.  Replicas never interact, so each
-    returned fit is the one a single fit at that penalty and seed gives.
+    batched computation with the same seed.  When no bracket exists yet (every
+    penalty tried keeps more than ``k`` records, or every one fewer), the range is
+    extended by three decades in that direction: any budget is reachable, whatever
+    the problem's scale.  Replicas never interact, so each returned fit is the one a
+    single fit at that penalty and seed gives.
 
     Parameters
     ----------
@@ -139,7 +197,7 @@ def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=5, per_r
         Records to keep.
     seed : int or None
         The seed of every replica.
-    rounds : int, default 5
+    rounds : int, default 8
         Bisection rounds.
     per_round : int, default 8
         Penalties trained per budget and round.
@@ -150,14 +208,15 @@ def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=5, per_r
 
     Returns
     -------
-    dict
-        ``k -> (lam, weights, history)`` for every budget met (``history``: that
+    BudgetSearch
+        ``found[k] = (lam, weights, history)`` for every budget met (``history``: that
         replica's training history, as a one-replica :func:`reweightkit.train_hard_concrete`
-        history), and ``k -> ValueError`` (naming the nearest reachable counts) for
-        every budget that was not.
+        history), ``missed[k]`` a message naming the nearest reachable counts for every
+        budget that was not.
     """
     tried = {k: [] for k in budgets}
-    found = {}
+    result = BudgetSearch()
+    found = result.found
     plan = {k: np.geomspace(*lam_range, per_round) for k in budgets}
     shared = np.geomspace(*lam_range, per_round)
     for r in range(rounds):
@@ -177,9 +236,21 @@ def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=5, per_r
                 found[k] = (float(lams[best]), out["weights"][best], h)
                 continue
             more = [lam for lam, c in tried[k] if c > k]  # counts fall as lambda grows
-            fewer = [lam for lam, c in tried[k] if c < k and more and lam > max(more)]
-            plan[k] = np.geomspace(max(more), min(fewer), per_round + 2)[1:-1] if fewer else None
-    return {k: found[k] if k in found else _unreachable(k, tried[k], "lambda_l0") for k in budgets}
+            fewer = [lam for lam, c in tried[k] if c < k and (not more or lam > max(more))]
+            if more and fewer:
+                plan[k] = np.geomspace(max(more), min(fewer), per_round + 2)[1:-1]
+            elif more:  # every penalty keeps too many records: look three decades higher
+                plan[k] = np.geomspace(max(more) * 10, max(more) * 1e3, per_round)
+            elif fewer:  # every penalty keeps too few: look three decades lower
+                plan[k] = np.geomspace(min(fewer) * 1e-3, min(fewer) * 0.1, per_round)
+            else:
+                plan[k] = None
+    for k in budgets:
+        if k not in found:
+            result.missed[k] = str(_unreachable(k, tried[k], "lambda_l0", extra=(
+                "; within the penalties tried the count never came within the tolerance (it is a random function of "
+                "the penalty): train longer (epochs) or with another seed")))
+    return result
 
 
 def hard_concrete_for_budget(At_rec, b_t, w0, k, seed, **kw):
@@ -214,7 +285,7 @@ def hard_concrete_for_budget(At_rec, b_t, w0, k, seed, **kw):
     ValueError
         When no round reached a count within :func:`budget_tolerance` of ``k``.
     """
-    res = hard_concrete_for_budgets(At_rec, b_t, w0, [k], seed, **kw)[k]
-    if isinstance(res, ValueError):
-        raise res
-    return res
+    res = hard_concrete_for_budgets(At_rec, b_t, w0, [k], seed, **kw)
+    if k in res.missed:
+        raise ValueError(res.missed[k])
+    return res.found[k]

@@ -34,20 +34,15 @@ import scipy.optimize
 import scipy.sparse as sp
 import scipy.sparse.linalg
 
-from ..problem.nnlasso import nonbinding_upper
-from .fista import fista
+from ..problem.scoring import EXACT_TOL
 
 __all__ = ["DISTANCES", "DENSE_UP_TO", "CalibrationResult", "inverse_link", "newton_step", "calibrate_weights", "rake",
-           "shortfall_lp", "calibrate_support"]
+           "shortfall_lp"]
 
 DENSE_UP_TO = 300
 """Up to this many targets the Newton system is solved densely (least squares); above, sparsely."""
 
 DISTANCES = ("linear", "raking", "logit")
-EXACT_TOL = 1e-8
-"""Largest relative residual of a calibration called exact."""
-LS_TOL, LS_MAX_ITER = 1e-6, 5000
-"""The bounded least-squares fallback: FISTA's relative duality gap and iteration budget."""
 
 
 def newton_step(At_rec, v, F):
@@ -283,6 +278,9 @@ class CalibrationResult:
         Targets the attainability LP found no allowed weights to reach (empty when exact).
     method : str
         ``"newton"`` or ``"least_squares"``.
+    converged : bool
+        Whether the solver that produced ``weights`` met its own criterion: Newton's
+        tolerance (then ``exact``), or the bounded least squares' certificate.
     """
 
     weights: np.ndarray
@@ -294,96 +292,9 @@ class CalibrationResult:
     n_iter: int
     unattainable: list = field(default_factory=list)
     method: str = "newton"
+    converged: bool = True
 
     @property
     def max_residual(self) -> float:
         """Largest absolute relative residual."""
         return float(np.max(np.abs(self.residuals))) if self.residuals.size else 0.0
-
-
-def calibrate_support(problem, support=None, distance="raking", bounds=None, on_infeasible="raise", tol=1e-12,
-                      max_iter=100, names=None, base=None):
-    """Calibrate the records of ``support`` exactly to the targets, or say which targets cannot be met.
-
-    Parameters
-    ----------
-    problem : CalibrationProblem
-        The prepared targets.
-    support : array-like of int or bool, optional
-        Positions (or a mask) of the records that may carry weight; all records by default.
-    distance : {"linear", "raking", "logit"}, default "raking"
-        See the module docstring.
-    bounds : tuple of float, optional
-        ``(lo, hi)`` on ``g = w / w0``, with ``w0`` the problem's start point (the design
-        weights times one constant, :func:`reweightkit.problem.system.scaled_start`; about
-        the design weights themselves when they estimate the population).  A support of
-        ``k`` of ``n`` records needs ``g`` near ``n / k`` on average: its bounds must allow it.
-    on_infeasible : {"raise", "least_squares"}, default "raise"
-        What to do when the targets cannot be met: a ``ValueError`` naming them, or
-        the bounded least-squares fit of the relative loss (``exact=False``).
-    tol, max_iter
-        Newton's tolerance and steps.
-    names : list of str, optional
-        Target names (default the problem's).
-    base : ndarray, shape (n,), optional
-        The weights the distance and the bounds are relative to (default ``problem.w0``).
-        A sample drawn with unequal probabilities ``pi`` should pass its
-        Horvitz-Thompson weights ``w0 / pi``: starting from ``w0`` would count the
-        design weight twice (once in the selection, once in the weight).
-
-    Returns
-    -------
-    CalibrationResult
-    """
-    if on_infeasible not in ("raise", "least_squares"):
-        raise ValueError(f"on_infeasible must be 'raise' or 'least_squares', got {on_infeasible!r}")
-    bounds = _check_bounds(distance, bounds)
-    n = problem.n_records
-    names = list(problem.system.names) if names is None else names
-    if support is None:
-        S = np.arange(n)
-    else:
-        support = np.asarray(support)
-        S = np.flatnonzero(support) if support.dtype == bool else np.unique(support.astype(np.int64))
-    if S.size == 0:
-        raise ValueError("the support is empty: no record may carry weight")
-    At_S = problem.At_rec[S]
-    # records of base weight 0 keep weight 0: every distance multiplies the base
-    base_S = problem.w0[S] if base is None else np.asarray(base, dtype=float)[S]
-    base = np.zeros(n)
-    base[S] = base_S
-
-    def result(w_S, exact, it, unattainable=(), method="newton"):
-        w = np.zeros(n)
-        w[S] = w_S
-        return CalibrationResult(weights=w, exact=bool(exact), residuals=At_S.T @ w_S - problem.b_t, base=base,
-                                 distance=distance, bounds=bounds, n_iter=it, unattainable=list(unattainable),
-                                 method=method)
-
-    w_S, converged, _, it = calibrate_weights(At_S, problem.b_t, base_S, distance, bounds, tol, max_iter)
-    if converged:
-        return result(w_S, True, it)
-    lo, hi = bounds if bounds is not None else ((-np.inf, np.inf) if distance == "linear" else (0.0, np.inf))
-    shortfall = shortfall_lp(At_S, problem.b_t, lo * base_S, hi * base_S)
-    missed = [names[i] for i in np.flatnonzero(np.abs(shortfall) > EXACT_TOL)]
-    if not missed:  # attainable, but Newton did not get there: report the best iterate as inexact
-        return result(w_S, False, it)
-    where = "all records" if S.size == n else f"the {S.size} records of the support"
-    if on_infeasible == "raise":
-        detail = ", ".join(f"{nm} (short by {shortfall[names.index(nm)]:+.1%})" for nm in missed[:10])
-        raise ValueError(
-            f"the targets cannot be met exactly on {where} with distance={distance!r} and bounds={bounds}: the "
-            f"closest attainable fit still misses {len(missed)} of {len(names)} targets: {detail}. Widen the bounds, "
-            "keep more records (at least one per targeted category, and more records than independent targets), "
-            "or pass on_infeasible='least_squares' for the bounded least-squares fit")
-    if np.isfinite(lo):
-        # FISTA on the box, certified by the box's dual (memory O(nnz); scipy's lsq_linear took minutes
-        # at 6,000 records x 1,200 targets): the bounded least squares of the relative loss
-        lower = lo * base_S
-        upper = hi * base_S if np.isfinite(hi) else nonbinding_upper(At_S, problem.b_t, lower)
-        ls = fista(At_S, problem.b_t, 0.0, np.clip(w_S, lower, np.inf if upper is None else upper), tol=LS_TOL,
-                   max_iter=LS_MAX_ITER, warn=False, upper=upper, lower=lower)
-        return result(ls.w, False, it, missed, "least_squares")
-    fit = scipy.optimize.lsq_linear(At_S.T.tocsr(), problem.b_t, bounds=(lo * base_S, hi * base_S),
-                                    lsmr_tol="auto", max_iter=max(1000, 10 * problem.n_targets))
-    return result(np.clip(fit.x, lo * base_S, hi * base_S), False, it, missed, "least_squares")

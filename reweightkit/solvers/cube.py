@@ -30,6 +30,8 @@ import itertools
 import numpy as np
 import scipy.optimize
 
+from .._validation import check_seed
+
 __all__ = ["LP_LANDING_UP_TO", "flight_phase", "landing_phase", "cube_sample", "inclusion_probabilities",
            "integerize", "systematic_sample"]
 
@@ -93,7 +95,7 @@ def flight_phase(X, pi, seed=None, rng=None):
         ``X' (pi_out / pi) = X' 1`` over the units with ``pi > 0``.
     """
     X, pi = _check_inputs(X, pi)
-    rng = np.random.default_rng(seed) if rng is None else rng
+    rng = np.random.default_rng(check_seed(seed)) if rng is None else rng
     q = X.shape[1]
     out = pi.copy()
     out[out <= EPS] = 0.0
@@ -142,7 +144,7 @@ def landing_phase(X, pi_flight, pi, seed=None, rng=None):
         The sample.
     """
     X, pi = _check_inputs(X, pi)
-    rng = np.random.default_rng(seed) if rng is None else rng
+    rng = np.random.default_rng(check_seed(seed)) if rng is None else rng
     out = np.asarray(pi_flight, dtype=float).copy()
     q = X.shape[1]
     while np.sum((out > 0) & (out < 1)) > LP_LANDING_UP_TO and q > 1:
@@ -208,7 +210,7 @@ def cube_sample(X, pi, seed=None):
         landing are both unbiased).
     """
     X, pi = _check_inputs(X, pi)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     return landing_phase(X, flight_phase(X, pi, rng=rng), pi, rng=rng)
 
 
@@ -272,7 +274,7 @@ def integerize(weights, method="trs", seed=None):
         raise ValueError("weights must be a one-dimensional array of finite, non-negative numbers")
     if method not in ("trs", "pps"):
         raise ValueError(f"method must be 'trs' or 'pps', got {method!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     total = int(round(float(w.sum())))
     if method == "pps":
         if total == 0:
@@ -282,9 +284,9 @@ def integerize(weights, method="trs", seed=None):
     extra = total - int(base.sum())
     rem = w - base
     if extra > 0:
-        p = rem * (extra / rem.sum())  # the remainders sum to extra up to rounding: rescale exactly
-        p = np.minimum(p, 1.0)
-        p *= extra / p.sum()
+        # probabilities proportional to the remainders, summing to extra, each capped at 1 (iteratively: a
+        # large remainder among small ones would otherwise ask for a probability above 1)
+        p = inclusion_probabilities(rem, extra)
         base[systematic_sample(p, rng=rng)] += 1
     return base
 
@@ -312,7 +314,7 @@ def systematic_sample(pi, seed=None, rng=None):
     pi = np.asarray(pi, dtype=float)
     if pi.ndim != 1 or not np.all(np.isfinite(pi)) or np.any(pi < 0) or np.any(pi > 1 + 1e-12):
         raise ValueError("pi must be a one-dimensional array of probabilities in [0, 1]")
-    rng = np.random.default_rng(seed) if rng is None else rng
+    rng = np.random.default_rng(check_seed(seed)) if rng is None else rng
     c = np.concatenate([[0.0], np.cumsum(pi)])
     u = rng.random()
     return np.floor(c[1:] - u) > np.floor(c[:-1] - u)

@@ -102,11 +102,31 @@ class Gram:
             self.pairs = (flat.ravel(), prod, idx.ravel(), val * val)
 
     def matvec(self, w):
-        """``A~ w`` (m,)."""
+        """The product ``A~ w``.
+
+        Parameters
+        ----------
+        w : ndarray, shape (n,)
+            Weights.
+
+        Returns
+        -------
+        ndarray, shape (m,)
+        """
         return self.dense @ w if self.dense is not None else self.At.T @ w
 
     def rmatvec(self, r):
-        """``A~' r`` (n,)."""
+        """The product ``A~' r``.
+
+        Parameters
+        ----------
+        r : ndarray, shape (m,)
+            A vector over the targets.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+        """
         return self.dense.T @ r if self.dense is not None else self.At @ r
 
     def __call__(self, d):

@@ -22,7 +22,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from ..problem.system import build_system
+from ..problem.frame import build_system
 from .simplex import Simplex
 
 __all__ = ["vertex_solution", "held_out_ranges", "optimal_set_ranges"]

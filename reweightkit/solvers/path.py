@@ -1,70 +1,19 @@
-"""The warm-started NN-LASSO path (either solver) and the relaxed-L1 refit on a support."""
+"""The warm-started NN-LASSO path, with any of the certified solvers (the relaxed refit is in :mod:`.refit`)."""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-import scipy.optimize
 from tqdm.auto import tqdm
 
-from ..problem.nnlasso import L1Solution, duality_gap, kkt_residual, lambda_max, lipschitz_constant, nonbinding_upper
+from ..problem.nnlasso import L1Solution, duality_gap, kkt_residual, lambda_max, lipschitz_constant
 from ..problem.system import scaled_start
 from .active_set import DenseSystem, active_set
 from .fista import fista
 from .ipm import Gram, ipm
 
-__all__ = ["nn_lasso_path", "relaxed_refit", "choose_solver", "IPM_MAX_TARGETS", "AUTO_IPM_UP_TO"]
-
-
-def relaxed_refit(At_rec, b_t, w, tol=1e-8, max_iter=20000, dense_up_to=500):
-    """Relaxed L1: re-solve ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on the support ``S = {w > 0}``.
-
-    Supports of at most ``dense_up_to`` records are solved exactly by an active-set
-    NNLS (``scipy.optimize.nnls``; ``converged`` means KKT residual <= 1e-9); larger ones
-    by FISTA from ``w[S]`` (certified by the duality gap).
-
-    Parameters
-    ----------
-    At_rec : sparse matrix, shape (n, m)
-        ``A_tilde'`` record-major.
-    b_t : ndarray, shape (m,)
-        ``b_tilde``.
-    w : ndarray, shape (n,)
-        Weights whose support is refit.
-    tol : float, default 1e-8
-        Relative duality gap for the FISTA branch.
-    max_iter : int, default 20000
-        FISTA iterations.
-    dense_up_to : int, default 500
-        Largest support solved by NNLS.
-
-    Returns
-    -------
-    w_full : ndarray, shape (n,)
-        Refit weights, zero off ``S``.
-    sol : L1Solution
-        The restricted problem's solution (its ``kkt`` filled in).
-    """
-    S = np.flatnonzero(w > 0)
-    sub = At_rec[S]
-    if S.size <= dense_up_to:
-        # small supports (vertex solutions have <= m + 1 records): an exact active-set NNLS.
-        # FISTA's certificate cannot close at lam = 0 when the fit is not exact, because the
-        # dual constraint A~'u <= 0 leaves no room for rounding.
-        t0 = time.perf_counter()
-        v, rnorm = scipy.optimize.nnls(sub.T.toarray(), b_t, maxiter=50 * max(S.size, 1))
-        gap, rel = duality_gap(sub, b_t, v, 0.0)
-        kkt = kkt_residual(sub, b_t, v, 0.0)
-        sol = L1Solution(lam=0.0, w=v, objective=0.5 * float(rnorm) ** 2, dual_gap=gap, rel_gap=rel, n_iter=0,
-                         converged=bool(kkt <= 1e-9 or rel <= tol), kkt=kkt, seconds=time.perf_counter() - t0)
-    else:
-        # at lam = 0 the certificate needs a box; a provably non-binding one leaves the problem unchanged
-        sol = fista(sub, b_t, 0.0, w[S], tol=tol, max_iter=max_iter, upper=nonbinding_upper(sub, b_t))
-        sol.kkt = kkt_residual(sub, b_t, sol.w, 0.0)
-    w_full = np.zeros_like(w)
-    w_full[S] = sol.w
-    return w_full, sol
+__all__ = ["nn_lasso_path", "choose_solver", "IPM_MAX_TARGETS", "AUTO_IPM_UP_TO"]
 
 
 IPM_MAX_TARGETS = 5000

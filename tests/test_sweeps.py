@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 
 import reweightkit as rk
-from reweightkit import COLUMNS, Scorer
 from reweightkit.cli import main
+from reweightkit.experiment import COLUMNS
+from reweightkit.problem import Scorer
 
 
 def test_published_example_reproduces_published_targets(published):
@@ -22,18 +23,18 @@ def test_superpopulation_is_seeded_and_calibration_helps():
     pd.testing.assert_frame_equal(a[0], b[0])
     assert not a[0]["weight"].equals(c[0]["weight"])
     df, tm, tc, hm = a
-    design = rk.mean_relative_error(df, df["weight"], hm)
+    design = rk.problem.mean_relative_error(df, df["weight"], hm)
     raked = rk.RakeCalibrator().fit(df, tm, tc).weights_
-    assert rk.max_relative_error(df, raked, tm, tc) < 1e-9
-    assert rk.mean_relative_error(df, raked, hm) < design  # held-out targets are predictable
+    assert rk.problem.max_relative_error(df, raked, tm, tc) < 1e-9
+    assert rk.problem.mean_relative_error(df, raked, hm) < design  # held-out targets are predictable
 
 
 @pytest.mark.parametrize("k", [40, 300, 2000])
 def test_subsample_rake_hits_categorical_targets_and_is_seeded(published, k):
     df, tm, tc, _ = published
-    a = rk.SubsampleRakeCalibrator(n_records=k, seed=5).fit(df, tm, tc)
-    b = rk.SubsampleRakeCalibrator(n_records=k, seed=5).fit(df, tm, tc)
-    c = rk.SubsampleRakeCalibrator(n_records=k, seed=6).fit(df, tm, tc)
+    a = rk.SubsampleCalibrator(n_records=k, seed=5).fit(df, tm, tc)
+    b = rk.SubsampleCalibrator(n_records=k, seed=5).fit(df, tm, tc)
+    c = rk.SubsampleCalibrator(n_records=k, seed=6).fit(df, tm, tc)
     assert a.n_active_ == k and a.converged_
     assert np.array_equal(a.weights_, b.weights_) and not np.array_equal(a.weights_, c.weights_)
     t = rk.target_errors(df, a.weights_, tm, tc)
@@ -48,7 +49,7 @@ def test_subsample_rake_hits_categorical_targets_and_is_seeded(published, k):
 def test_subsample_bad_k(published, k, exc):
     df, tm, tc, _ = published
     with pytest.raises(exc, match="n_records"):
-        rk.SubsampleRakeCalibrator(n_records=k, seed=0).fit(df, tm, tc)
+        rk.SubsampleCalibrator(n_records=k, seed=0).fit(df, tm, tc)
 
 
 def test_sweeps_return_documented_columns(published):
@@ -56,7 +57,7 @@ def test_sweeps_return_documented_columns(published):
     res = rk.run_comparison(df, tm, tc, hm, alphas=[0.5, 0.05], l1_lambdas=[0.0, 0.01], l0_lambdas=[1e-5, 1e-3],
                             sizes=[2000, 100], seeds=[0, 1], epochs=30)
     assert list(res.columns[: len(COLUMNS)]) == COLUMNS
-    assert set(res["method"]) == set(rk.DEFAULT_METHODS) == {"l1", "l1-relaxed", "l1-published", "hardconcrete",
+    assert set(res["method"]) == set(rk.experiment.DEFAULT_METHODS) == {"l1", "l1-relaxed", "l1-published", "hardconcrete",
                                                      "subsample", "dense"}
     assert (res["method"] == "hardconcrete").sum() == 4
     s = rk.summarize(res)
@@ -70,8 +71,8 @@ def test_sweeps_return_documented_columns(published):
     assert pub["n_active"] == 0 and pub["test_error"] == 1.0
     # scores agree with the evaluation module
     w = rk.SparseCalibrator(alpha=0.05).fit(df, tm, tc).weights_
-    row = Scorer(rk.build_system(df, tm, tc), rk.build_system(df, hm)).score(w)
-    assert row["test_error"] == pytest.approx(rk.mean_relative_error(df, w, hm))
+    row = Scorer(rk.problem.build_system(df, tm, tc), rk.problem.build_system(df, hm)).score(w)
+    assert row["test_error"] == pytest.approx(rk.problem.mean_relative_error(df, w, hm))
 
 
 def test_pareto_front():
@@ -102,7 +103,7 @@ def test_plot_helpers_return_axes(published):
     s = rk.summarize(res)
     assert rk.plot_frontier(s).get_xscale() == "log"
     assert rk.plot_train_test(s) is not None
-    assert rk.plot_runtime(rk.runtime_table(res)) is not None
+    assert rk.plot_runtime(rk.experiment.runtime_table(res)) is not None
 
 
 def test_cli_quick_writes_all_four_files(tmp_path, capsys):

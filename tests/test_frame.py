@@ -16,7 +16,7 @@ def small():
 
 def test_system_matches_hand_construction():
     df, m, c = small()
-    s = rk.build_system(df, m, c)
+    s = rk.problem.build_system(df, m, c)
     assert sp.isspmatrix_csr(s.A) or isinstance(s.A, sp.csr_array)
     assert s.names == ["g=a", "g=b", "x"]
     assert s.kinds == ["marginal", "marginal", "continuous"]
@@ -29,7 +29,7 @@ def test_system_matches_hand_construction():
 
 def test_boolean_categories_and_boolean_continuous():
     df = pd.DataFrame({"m": [True, False, True], "f": [True, True, False]})
-    s = rk.build_system(df, {"m": {True: 2, False: 1}}, {"f": 2})
+    s = rk.problem.build_system(df, {"m": {True: 2, False: 1}}, {"f": 2})
     np.testing.assert_array_equal(s.A.toarray(), [[1, 0, 1], [0, 1, 0], [1, 1, 0]])
 
 
@@ -58,7 +58,7 @@ def test_boolean_categories_and_boolean_continuous():
 def test_bad_input_is_loud(mutate, exc, pattern):
     df, m, c = mutate(*small())
     with pytest.raises(exc, match=pattern):
-        rk.build_system(df, m, c)
+        rk.problem.build_system(df, m, c)
 
 
 @pytest.mark.parametrize("bad, pattern", [([1.0, -1, 1, 1], "negative"), ([1.0, np.nan, 1, 1], "NaN"),
@@ -90,7 +90,7 @@ def test_start_point_scales_design_weights(published):
 
 def test_matrix_input_gives_the_same_weights_as_dataframe_input(published):
     df, tm, tc, hm = published
-    system = rk.build_system(df, tm, tc)
+    system = rk.problem.build_system(df, tm, tc)
     from_frame = rk.prepare(df, tm, tc)
     from_matrix = rk.prepare_matrix(system.A, system.b, df["weight"].to_numpy(), names=system.names,
                                     index=df.index)
@@ -101,8 +101,8 @@ def test_matrix_input_gives_the_same_weights_as_dataframe_input(published):
             b = est.fit(from_matrix).weights_
         np.testing.assert_array_equal(a, b)
     # a matrix carries no categorical margins: the subsample has one stratum, and still keeps exactly k records
-    assert rk.SubsampleRakeCalibrator(200, seed=1).fit(from_matrix).n_active_ == 200
-    task = rk.CalibrationTask(from_matrix, rk.build_system(df, hm))
+    assert rk.SubsampleCalibrator(200, seed=1).fit(from_matrix).n_active_ == 200
+    task = rk.CalibrationTask(from_matrix, rk.problem.build_system(df, hm))
     assert task.scorer.score(rk.RakeCalibrator().fit(from_matrix).weights_)["train_error"] < 1e-9
     with pytest.raises(ValueError, match="one target per row"):
         rk.prepare_matrix(system.A, system.b[:-1])

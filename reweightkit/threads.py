@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import sys
 import time
@@ -110,9 +111,9 @@ def set_threads(n):
         Threads (>= 1), or None to go back to :func:`default_threads`.
     """
     global _user_threads
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+    if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
         raise ValueError(f"n_threads must be an integer >= 1 or None, got {n!r}")
-    _user_threads = n
+    _user_threads = None if n is None else int(n)
 
 
 def default_threads(work=None):

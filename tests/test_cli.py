@@ -23,7 +23,7 @@ def user_files(tmp_path):
 
 
 @pytest.mark.parametrize("extra", [[], ["--method", "cube", "--n-records", "200", "--seed", "4"],
-                                   ["--method", "logit", "--bounds", "0.5,2"]])
+                                   ["--method", "dense", "--distance", "logit", "--bounds", "0.5,2"]])
 def test_cli_calibrate_end_to_end(user_files, tmp_path, capsys, extra):
     df, tm, tc, data, targets = user_files
     out = tmp_path / "weights.csv"
@@ -31,7 +31,7 @@ def test_cli_calibrate_end_to_end(user_files, tmp_path, capsys, extra):
     printed = capsys.readouterr().out
     assert "relative_error" in printed and "Kish ESS" in printed and "exact calibration yes" in printed
     w, meta = rk.load_weights(out)
-    assert len(w) == len(df) and rk.max_relative_error(df, w.to_numpy(), tm, tc) < 1e-8
+    assert len(w) == len(df) and rk.problem.max_relative_error(df, w.to_numpy(), tm, tc) < 1e-8
     assert meta["reweightkit_version"] == rk.__version__ and meta["extra"]["data"] == str(data)
     assert len(meta["targets"]) == sum(len(v) for v in tm.values()) + len(tc)
 
@@ -69,7 +69,7 @@ def test_weights_as_a_series_on_the_frames_index_and_the_frame_with_weights():
     cal = rk.RakeCalibrator().fit(shuffled, tm, tc)
     s = cal.weights_series()
     assert list(s.index) == list(shuffled.index) and np.array_equal(s.to_numpy(), cal.weights_)
-    assert rk.max_relative_error(shuffled, s.sample(frac=1, random_state=1), tm, tc) < 1e-8
+    assert rk.problem.max_relative_error(shuffled, s.sample(frac=1, random_state=1), tm, tc) < 1e-8
     out = cal.with_weights(shuffled)
     assert "calibrated_weight" in out and "calibrated_weight" not in shuffled
     with pytest.raises(ValueError, match="index of the data"):
@@ -81,18 +81,18 @@ def test_saved_weights_round_trip_with_provenance(tmp_path, suffix):
     if suffix == ".parquet":
         pytest.importorskip("pyarrow")
     df, tm, tc, _ = rk.superpopulation(seed=2, n_sample=500)
-    cal = rk.SubsampleRakeCalibrator(100, seed=9).fit(df, tm, tc)
+    cal = rk.SubsampleCalibrator(100, seed=9).fit(df, tm, tc)
     sidecar = rk.save_weights(cal, tmp_path / f"w{suffix}")
     w, meta = rk.load_weights(tmp_path / f"w{suffix}")
     np.testing.assert_array_equal(w.to_numpy(), cal.weights_)
-    assert meta["method"] == "SubsampleRakeCalibrator" and meta["parameters"]["seed"] == 9
+    assert meta["method"] == "SubsampleCalibrator" and meta["parameters"]["seed"] == 9
     assert meta["concentration"]["n_active"] == 100 and sidecar.exists()
     with pytest.raises(TypeError, match="fitted"):
         rk.save_weights(rk.RakeCalibrator(), tmp_path / "x.csv")
 
 
 @pytest.mark.parametrize("make", [
-    lambda: rk.RakeCalibrator(), lambda: rk.Calibrator(), lambda: rk.SubsampleRakeCalibrator(300, seed=0),
+    lambda: rk.RakeCalibrator(), lambda: rk.Calibrator(), lambda: rk.SubsampleCalibrator(300, seed=0),
     lambda: rk.BalancedSampleCalibrator(300, seed=0), lambda: rk.CalibrateThenReduceCalibrator(300, seed=0),
     lambda: rk.SparseCalibrator(alpha=0.01), lambda: rk.HardConcreteCalibrator(seed=0)])
 def test_a_default_fit_prints_no_warning(make, published):
@@ -107,6 +107,6 @@ def test_plot_fit_shows_errors_g_and_concentration(published):
 
     matplotlib.use("Agg")
     df, tm, tc, _ = published
-    axes = rk.plot_fit(rk.SubsampleRakeCalibrator(300, seed=0).fit(df, tm, tc))
+    axes = rk.plot_fit(rk.SubsampleCalibrator(300, seed=0).fit(df, tm, tc))
     assert len(axes) == 3 and "Kish ESS" in axes[2].get_title()
     assert rk.weight_summary(np.ones(10))["design_effect"] == pytest.approx(1.0)

@@ -11,7 +11,7 @@ from reweightkit.solvers.fista import fista
 
 @pytest.fixture(scope="module")
 def mid():
-    return rk.prepare(*rk.synthetic_problem(4000, (20, 15, 8), n_cont=3, noise=0.05, seed=2)[:3])
+    return rk.prepare(*rk.experiment.synthetic_problem(4000, (20, 15, 8), n_cont=3, noise=0.05, seed=2)[:3])
 
 
 def test_lanczos_lipschitz_constant_is_a_tight_upper_bound(mid):
@@ -50,7 +50,7 @@ def test_relaxed_refit_on_a_large_support_is_certified(mid):
     from reweightkit.problem.nnlasso import nonbinding_upper
 
     w = np.where(np.arange(mid.n_records) % 3 == 0, mid.w0, 0.0)  # a 1,334-record support: the FISTA branch
-    refit, sol = rk.relaxed_refit(mid.At_rec, mid.b_t, w, tol=1e-7, max_iter=20000)
+    refit, sol = rk.solvers.relaxed_refit(mid.At_rec, mid.b_t, w, tol=1e-7, max_iter=20000)
     assert sol.converged and sol.rel_gap <= 1e-7
     S = w > 0
     upper = nonbinding_upper(mid.At_rec[S], mid.b_t)

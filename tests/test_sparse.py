@@ -3,7 +3,7 @@ import pytest
 import scipy.optimize
 
 import reweightkit as rk
-from reweightkit import duality_gap, kkt_residual, objective
+from reweightkit.problem import duality_gap, kkt_residual, objective
 
 from .conftest import random_problem
 
@@ -119,7 +119,7 @@ def test_warm_refit_takes_at_most_one_iteration(published):
 def test_path_warm_started_and_certified(published):
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
-    path = rk.nn_lasso_path(p.At_rec, p.b_t, n_lambdas=8, eps=1e-3, w0=p.w0)
+    path = rk.solvers.nn_lasso_path(p.At_rec, p.b_t, n_lambdas=8, eps=1e-3, w0=p.w0)
     lams = [s.lam for s in path["solutions"]]
     np.testing.assert_allclose(lams, path["lambda_max"] * np.geomspace(1, 1e-3, 8))
     assert all(s.converged and s.rel_gap <= 1e-8 for s in path["solutions"])
@@ -132,7 +132,7 @@ def test_nnls_at_zero_penalty_fits_consistent_targets(published):
     df, tm, tc, _ = published
     cal = rk.SparseCalibrator(sparsity_weight=0.0).fit(df, tm, tc)
     assert cal.converged_
-    assert rk.max_relative_error(df, cal.weights_, tm, tc) < 1e-6
+    assert rk.problem.max_relative_error(df, cal.weights_, tm, tc) < 1e-6
 
 
 def test_refit_removes_shrinkage(published):
@@ -141,7 +141,8 @@ def test_refit_removes_shrinkage(published):
     relaxed = rk.SparseCalibrator(alpha=0.3, refit=True).fit(df, tm, tc)
     assert relaxed.converged_
     assert set(np.flatnonzero(relaxed.weights_)) <= set(np.flatnonzero(plain.weights_))
-    assert rk.mean_relative_error(df, relaxed.weights_, tm, tc) < rk.mean_relative_error(df, plain.weights_, tm, tc)
+    mre = rk.problem.mean_relative_error
+    assert mre(df, relaxed.weights_, tm, tc) < mre(df, plain.weights_, tm, tc)
     assert relaxed.weights_.sum() > plain.weights_.sum()
 
 
@@ -176,7 +177,7 @@ def test_relaxed_refit_on_a_vertex_support_that_cannot_fit_exactly(published):
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
     vert = rk.SparseCalibrator(alpha=0.1, solution="vertex").fit(df, tm, tc)
-    w, sol = rk.relaxed_refit(p.At_rec, p.b_t, vert.weights_)
+    w, sol = rk.solvers.relaxed_refit(p.At_rec, p.b_t, vert.weights_)
     assert sol.converged and sol.kkt <= 1e-9
     assert set(np.flatnonzero(w)) <= set(np.flatnonzero(vert.weights_))
     r_plain = p.b_t - p.At_rec.T @ vert.weights_

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 import reweightkit as rk
 from reweightkit import cli
@@ -16,7 +17,7 @@ from reweightkit.exceptions import PartialMarginWarning, TargetMissWarning
 
 torch = pytest.importorskip("torch")
 
-ALL = [lambda: rk.RakeCalibrator(), lambda: rk.SubsampleRakeCalibrator(4, seed=0),
+ALL = [lambda: rk.RakeCalibrator(), lambda: rk.SubsampleCalibrator(4, seed=0),
        lambda: rk.SparseCalibrator(alpha=0.05), lambda: rk.HardConcreteCalibrator(epochs=20, seed=0)]
 
 
@@ -49,8 +50,8 @@ def test_03_one_tiny_target_does_not_ruin_the_start_point():
     df = pd.DataFrame({"g": ["a"] * 60 + ["b"] * 39 + ["c"], "weight": 1.0})
     targets = {"g": {"a": 60.0, "b": 40.0, "c": 1e-9}}
     p = rk.prepare(df, targets)
-    est = rk.Scorer(p.system).score(p.w0)
-    start = rk.build_system(df, targets).estimates(p.w0)
+    est = rk.problem.Scorer(p.system).score(p.w0)
+    start = rk.problem.build_system(df, targets).estimates(p.w0)
     assert abs(start[0] / 60 - 1) < 0.05 and abs(start[1] / 40 - 1) < 0.05, (start, est)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -76,19 +77,19 @@ def test_05_booleans_must_be_booleans(published):
 def test_06_a_series_of_weights_is_aligned_on_the_frames_index(published):
     df, tm, tc, _ = published
     w = pd.Series(rk.RakeCalibrator().fit(df, tm, tc).weights_, index=df.index)
-    assert rk.mean_relative_error(df, w.sort_values(), tm, tc) < 1e-12
-    assert rk.max_relative_error(df, w.sample(frac=1, random_state=0), tm, tc) < 1e-12
+    assert rk.problem.mean_relative_error(df, w.sort_values(), tm, tc) < 1e-12
+    assert rk.problem.max_relative_error(df, w.sample(frac=1, random_state=0), tm, tc) < 1e-12
     t = rk.target_errors(df, w.iloc[::-1], tm, tc)
     assert t["relative_error"].abs().max() < 1e-12
     with pytest.raises(ValueError, match="index is not the data's index"):
-        rk.mean_relative_error(df, w.reset_index(drop=True).rename(lambda i: i + 1), tm, tc)
+        rk.problem.mean_relative_error(df, w.reset_index(drop=True).rename(lambda i: i + 1), tm, tc)
 
 
 @pytest.mark.parametrize("call, pattern", [
     (lambda: rk.weight_summary([1.0, np.nan, 2.0]), "NaN or infinite"),
     (lambda: rk.weight_summary([-1.0, -2.0, 5.0]), "negative"),
-    (lambda: rk.kish_ess([1.0, np.inf]), "NaN or infinite"),
-    (lambda: rk.n_active([1.0, np.nan]), "NaN or infinite"),
+    (lambda: rk.problem.kish_ess([1.0, np.inf]), "NaN or infinite"),
+    (lambda: rk.problem.n_active([1.0, np.nan]), "NaN or infinite"),
 ])
 def test_07_weight_summaries_refuse_impossible_weights(call, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -140,9 +141,9 @@ def test_10_raking_thousands_of_levels_is_sparse():
     df = pd.DataFrame({"g": rng.integers(0, 10_000, n), "h": rng.integers(0, 5, n), "weight": rng.lognormal(3, 0.4, n)})
     w_star = df["weight"] * np.exp(rng.normal(0, 0.3, 10_000)[df["g"]] + rng.normal(0, 0.3, 5)[df["h"]])
     m = {c: {int(k): float(v) for k, v in w_star.groupby(df[c]).sum().items()} for c in ("g", "h")}
-    assert rk.mean_relative_error(df, df["weight"], m) > 0.1  # the design weights are far from the targets
+    assert rk.problem.mean_relative_error(df, df["weight"], m) > 0.1  # the design weights are far from the targets
     cal = rk.RakeCalibrator().fit(df, m)
-    assert cal.converged_ and rk.max_relative_error(df, cal.weights_, m) < 1e-8
+    assert cal.converged_ and rk.problem.max_relative_error(df, cal.weights_, m) < 1e-8
 
 
 def test_11_interior_point_on_one_margin_above_the_dense_cap():
@@ -160,33 +161,33 @@ def test_12_sign_problems_name_the_target():
     df2 = df.assign(y=np.r_[[1.0] * 5, [-3.0] * 5])
     for est in (rk.SparseCalibrator(sparsity_weight=0.0), rk.RakeCalibrator()):
         cal = est.fit(df2, {"g": {"a": 5.0, "b": 5.0}}, {"y": 1.0})
-        assert rk.max_relative_error(df2, cal.weights_, {"g": {"a": 5.0, "b": 5.0}}, {"y": 1.0}) < 1e-6
+        assert rk.problem.max_relative_error(df2, cal.weights_, {"g": {"a": 5.0, "b": 5.0}}, {"y": 1.0}) < 1e-6
 
 
 def test_13_duplicate_columns_and_an_index_named_like_a_column():
     df = pd.DataFrame([[1, "a", 2.0], [2, "b", 3.0]], columns=["w", "g", "g"])
     with pytest.raises(ValueError, match=r"duplicate column names \['g'\]"):
-        rk.build_system(df, {"g": {"a": 1.0}})
+        rk.problem.build_system(df, {"g": {"a": 1.0}})
     df = pd.DataFrame({"g": ["a", "b"] * 10, "weight": 1.0}).rename_axis("g")
-    cal = rk.SubsampleRakeCalibrator(4, seed=0).fit(df, {"g": {"a": 10.0, "b": 10.0}})
+    cal = rk.SubsampleCalibrator(4, seed=0).fit(df, {"g": {"a": 10.0, "b": 10.0}})
     assert cal.converged_ and cal.n_active_ == 4
 
 
 def test_14_a_key_of_the_wrong_type_is_named():
     df = pd.DataFrame({"is_male": [True, False] * 3, "k": [1, 2, 3] * 2})
     with pytest.raises(ValueError, match=r"key's type differs: the target key is str 'True' but the column holds bool"):
-        rk.build_system(df, {"is_male": {"True": 3.0}})
+        rk.problem.build_system(df, {"is_male": {"True": 3.0}})
     with pytest.raises(ValueError, match=r"key is str '2' but the column holds int"):
-        rk.build_system(df, {"k": {"2": 3.0}})
+        rk.problem.build_system(df, {"k": {"2": 3.0}})
 
 
 @pytest.mark.parametrize("make, exc, pattern", [
     (lambda: rk.HardConcreteCalibrator(seed=2**64), ValueError, "seed"),
     (lambda: rk.HardConcreteCalibrator(device="gpu"), ValueError, "device"),
     (lambda: rk.HardConcreteCalibrator(device=None), TypeError, "device"),
-    (lambda: rk.SubsampleRakeCalibrator(10, seed=-1), ValueError, "seed"),
-    (lambda: rk.SubsampleRakeCalibrator(10, seed="a"), TypeError, "seed"),
-    (lambda: rk.SubsampleRakeCalibrator(10, seed=1.5), TypeError, "seed"),
+    (lambda: rk.SubsampleCalibrator(10, seed=-1), ValueError, "seed"),
+    (lambda: rk.SubsampleCalibrator(10, seed="a"), TypeError, "seed"),
+    (lambda: rk.SubsampleCalibrator(10, seed=1.5), TypeError, "seed"),
     (lambda: rk.RakeCalibrator(tol="a"), TypeError, "tol"),
     (lambda: rk.RakeCalibrator(tol=-1), ValueError, "tol"),
 ])
@@ -250,7 +251,7 @@ def test_19_a_partial_margin_is_reported():
 
 def test_20_kept_records_are_labels_and_positions():
     df = pd.DataFrame({"g": ["a", "b"] * 10, "weight": 1.0}, index=[f"r{i}" for i in range(20)])
-    cal = rk.SubsampleRakeCalibrator(4, seed=0).fit(df, {"g": {"a": 10.0, "b": 10.0}})
+    cal = rk.SubsampleCalibrator(4, seed=0).fit(df, {"g": {"a": 10.0, "b": 10.0}})
     assert list(cal.kept_) == list(df.index[cal.kept_positions_]) and all(str(k).startswith("r") for k in cal.kept_)
     assert np.all(cal.weights_[cal.kept_positions_] > 0)
 
@@ -274,7 +275,7 @@ def test_property_weights_are_finite_nonnegative_aligned_and_inputs_unchanged(n,
     marginal = {"g": {c: float(w[g == c].sum() * noise) for c in cats}}
     continuous = {"x": float((w * df["x"]).sum() * noise)}  # feasible: the design weights scaled by `noise`
     df0, m0, c0 = df.copy(deep=True), copy.deepcopy(marginal), copy.deepcopy(continuous)
-    est = {"rake": rk.RakeCalibrator(), "subsample": rk.SubsampleRakeCalibrator(n_cats + 2, seed=seed),
+    est = {"rake": rk.RakeCalibrator(), "subsample": rk.SubsampleCalibrator(n_cats + 2, seed=seed, on_infeasible="least_squares"),
            "l1": rk.SparseCalibrator(alpha=0.01), "l1-ipm": rk.SparseCalibrator(alpha=0.01, solver="ipm"),
            "hc": rk.HardConcreteCalibrator(lambda_l0=1e-4, epochs=40, seed=seed)}[which]
     with warnings.catch_warnings():
@@ -284,3 +285,52 @@ def test_property_weights_are_finite_nonnegative_aligned_and_inputs_unchanged(n,
     assert len(cal.train_errors_) == n_cats + 1
     pd.testing.assert_frame_equal(df, df0)
     assert marginal == m0 and continuous == c0
+
+
+# --- #24: inputs refused with their name ---------------------------------------------------------------------
+
+
+def test_support_positions_are_checked(published):
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    with pytest.raises(ValueError, match=r"support positions must be in \[0, 5000\); got \[-1\]"):
+        rk.calibrate(p, support=[-1, 3, 4])
+    with pytest.raises(TypeError, match="support must be a boolean mask or integer positions"):
+        rk.calibrate(p, support=[0.5, 3.0])
+
+
+def test_duplicate_target_names_and_integer_family_labels():
+    A = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="names must be unique: target 2 and target 0 are both named 'a'"):
+        rk.prepare_matrix(A, [1.0, 1.0, 1.0], names=["a", "b", "a"])
+    task = rk.CalibrationTask.from_matrix(A, [1.0, 1.0, 1.0], families=[1, 1, 2], holdout=2)
+    assert task.test.n_targets == 1 and task.problem.n_targets == 2
+
+
+def test_a_national_benchmark_too_large_for_the_machine_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"scale=50 needs about 80\.0 GB"):
+        rk.nation(scale=50)
+
+
+def test_raking_a_category_without_design_weight_names_it():
+    df = pd.DataFrame({"g": ["a", "a", "b", "b"], "weight": [1.0, 2.0, 0.0, 0.0]})
+    with pytest.raises(ValueError, match=r"cannot reach targets \['g=b'\]"):
+        rk.Calibrator("raking").fit(df, {"g": {"a": 3.0, "b": 2.0}})
+
+
+def test_integerize_accepts_valid_weights_and_every_sampler_checks_its_seed():
+    w = rk.solvers.integerize([0.95, 0.3, 0.3], seed=0)
+    assert w.sum() == 2 and np.all(w >= 0)
+    for call in (lambda: rk.solvers.integerize([1.5, 2.5], seed=-1),
+                 lambda: rk.solvers.systematic_sample(np.array([0.5, 0.5]), seed="x"),
+                 lambda: rk.solvers.cube_sample(np.ones((4, 1)), np.full(4, 0.5), seed=2.5)):
+        with pytest.raises((ValueError, TypeError), match="seed"):
+            call()
+
+
+def test_set_threads_takes_numpy_integers():
+    try:
+        rk.set_threads(np.int64(2))
+        assert rk.default_threads() == 2
+    finally:
+        rk.set_threads(None)
