@@ -257,7 +257,7 @@ def _estimator(args):
         return Calibrator(args.distance, bounds=bounds, on_infeasible=fallback)
     if m == "l1":
         return SparseCalibrator(alpha=args.alpha, n_records=k, refit=refit or False, bounds=bounds,
-                                on_infeasible=fallback)
+                                on_infeasible=fallback, verbose=not args.no_progress)
     if m == "hardconcrete":
         return HardConcreteCalibrator(lambda_l0=args.lambda_l0, n_records=k, seed=seed, refit=refit or False,
                                       bounds=bounds, epochs=args.epochs, on_infeasible=fallback,

@@ -204,6 +204,7 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
     if S.size == 0:
         raise ValueError("the support is empty: no record may carry weight")
     At_S = problem.At_rec[S]
+    base_name = "the design weights" if base is None else "the given base weights"
     # records of base weight 0 keep weight 0: every distance multiplies the base
     base_S = problem.d[S] if base is None else np.asarray(base, dtype=float)[S]
     base = np.zeros(n)
@@ -231,7 +232,7 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
         unbounded = shortfall_lp(At_S, problem.b_t, _scaled(free[0], base_S), _scaled(free[1], base_S))
         if not np.any(np.abs(unbounded) > EXACT_TOL):
             cause = (f" The bounds are the cause: without them these records meet every target; bounds={bounds} "
-                     f"bound g = w / base (base: the {'design weights' if base is None else 'given base weights'})"
+                     f"bound g = w / base (base: {base_name})"
                      f", and keeping {S.size} of {n} records needs g near {n / S.size:.3g} on average there.")
     if on_infeasible == "raise":
         detail = ", ".join(f"{nm} (short by {shortfall[names.index(nm)]:+.1%})" for nm in missed[:10])
