@@ -64,3 +64,12 @@ def test_the_cli_keeps_an_id_column_as_text(tmp_path):
     w, meta = rk.load_weights(tmp_path / "w.csv")
     assert w.index.name == "pid" and w.index[0] == "00000" and w.index[-1] == f"{len(df) - 1:05d}"
     assert meta["extra"]["data_sha256"] and meta["chosen"] == {}  # dense raking chooses nothing
+
+
+def test_parquet_without_pyarrow_is_refused_before_any_fit(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a))
+    with pytest.raises(ImportError, match=r"pip install pyarrow"):
+        rk.experiment.io.check_output_path(tmp_path / "w.parquet")

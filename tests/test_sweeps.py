@@ -1,3 +1,6 @@
+import os
+import stat
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,6 +117,9 @@ def test_cli_quick_writes_all_four_files(tmp_path, capsys):
     assert "wall time" in out and "hardconcrete" in out
     res = pd.read_csv(tmp_path / "frontier.csv")
     assert set(COLUMNS) <= set(res.columns)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o777 & ~umask  # the swapped-in folder: ordinary permissions
 
 
 def test_cli_superpopulation_quick(tmp_path):
