@@ -72,8 +72,30 @@ assert cal["test_error"] < 0.6 * base["test_error"]
 # count targets carry the information that corrects it.  That is what makes this benchmark able
 # to rank methods.
 #
+# **Families nest across families too.**  Holding out *state* SNAP households while training on
+# *district* SNAP households leaks: each state total is the sum of its districts, so any weights
+# that meet the district targets score the state ones almost perfectly, whatever records they keep.
+# `rk.problem.family_nesting` tests every pair of families on the matrix itself (is a held-out
+# target a linear combination of another family's targets inside its records?); the benchmark also
+# ships the tree it was built with (`nb.family_tree`).  `CalibrationTask.from_problem` refuses a
+# leaking holdout (or, asked, holds out the closure), and `rk.run_family_holdout` holds out each
+# family together with the families that reveal it.
+
+# %%
+tree = rk.problem.family_nesting(problem)
+for fam in ["state_snap", "national_households", "national_income", "state_medicaid_persons"]:
+    print(tree.describe(fam))
+print("holding out state_snap must also hold out:", rk.problem.nesting_closure(["state_snap"], tree)[1:])
+for fam, revealers in nb.family_tree.items():  # every nesting the benchmark was built with is found
+    assert all(tree.revealed[fam].get(g) == tree.sizes[fam] for g in revealers)
+try:
+    rk.CalibrationTask.from_problem(problem, ["state_snap"])
+except ValueError as e:
+    print("refused:", str(e)[:160], "...")
+
+# %% [markdown]
 # **Sparse methods, one family held out at a time.**  `rk.run_family_holdout` runs a comparison
-# once per held-out family.  Hard Concrete over a grid of penalties (2 seeds) and relaxed L1 keep
+# once per held-out family (with its closure: `state_snap` is held out with `district_snap`).  Hard Concrete over a grid of penalties (2 seeds) and relaxed L1 keep
 # fewer records; dense raking of every record is the reference.  Each row also carries the
 # field's tail metrics: the median, the capped loss (each error capped at 100 %), the share of
 # targets within 5 %, and the share of the smallest 10 % of targets that no kept record
@@ -113,7 +135,7 @@ fig
 # %%
 dense = summary[summary["method"] == "dense"].set_index("holdout")
 hc = summary[summary["method"] == "hardconcrete"]
-for fam in families:
+for fam in summary["holdout"].unique():
     h = hc[hc["holdout"] == fam]
     sparse = h.loc[h["n_active"].idxmin()]
     print(f"{fam}: dense raking {dense.loc[fam, 'test_capped_error']:.1%} (train {dense.loc[fam, 'train_error']:.1%}); "
@@ -124,6 +146,68 @@ h = hc[hc["holdout"] == "district_age_sex"].sort_values("n_active")
 assert h["test_capped_error"].iloc[0] > h["test_capped_error"].iloc[-1]
 
 # %% [markdown]
+# **Every method at the same record budget.**  `rk.run_comparison(task, budgets=[...])` runs the
+# matched-budget methods: Hard Concrete (raw gates and refit, its penalty found by bisection), L1
+# at a budget + refit, the cube method (balanced on the coarsest families: `balanced_targets_`),
+# calibrate-then-reduce, a stratified subsample, and dense raking as the reference.  Here the
+# program and tax families are held out together (no training family reveals them), the refit is
+# bounded raking (`refit="logit"`, `bounds=(0.2, 5)`: every kept record keeps a weight, so each
+# row keeps its budget: `budget_met`), one seed, at 3 % and 10 % of the records.
+
+# %%
+programs = rk.CalibrationTask.from_problem(problem, ["state_medicaid_persons", "state_tax", "state_snap",
+                                                     "district_snap"])
+ks = [int(0.03 * n_records), int(0.10 * n_records)]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", rk.ReweightkitWarning)  # misses are in the rows (train_error, exact)
+    matched = rk.run_comparison(programs, budgets=ks, seeds=[0], epochs=500, refit="logit", bounds=(0.2, 5))
+table = matched.pivot_table(index="method", columns="n_records", values="test_capped_error").sort_values(ks[-1])
+assert matched.loc[matched["method"] != "dense", "budget_met"].all()
+print(f"dense raking of all {n_records:,} records: held-out capped error "
+      f"{matched.loc[matched['method'] == 'dense', 'test_capped_error'].iloc[0]:.3f}")
+table.round(3)
+
+# %% [markdown]
+# Read the refit rows of Hard Concrete and L1 with their base in mind: their bounds are on
+# `g = w / d`, the *design* weights, and keeping 3-10 % of the records needs `g` near 10-30, far
+# outside `(0.2, 5)`, so their refit falls back to the bounded least-squares fit (`exact` False),
+# and lands behind their raw gates.  The samplers' bounds are on the sample's Horvitz-Thompson
+# weights `d / pi`, where `g` near 1 suffices.  `scripts/nation_comparison.py` runs the same
+# comparison with plain raking (no bounds) at scale 0.1; the README has its table.
+
+# %% [markdown]
+# **Why L0 loses here: the gates lean on large design weights.**  The survey over-samples SNAP
+# households (small design weights).  Every open gate costs the same penalty, so the gates keep the
+# records that cover most of the population: large design weights.  No train target mentions SNAP,
+# so no refit can give the lost households back.  `rk.problem.selection_profile` measures the lean
+# from the returned weights alone (every budget row carries its summary: `keep_tilt`, the keep rate
+# of the largest design-weight fifth over the smallest, and `low_weight_ratio`, the smallest fifth's
+# share of the weights over its design share).
+
+# %%
+k = ks[-1]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", rk.ReweightkitWarning)
+    gates = rk.HardConcreteCalibrator(n_records=k, epochs=500, seed=0, refit="raking",
+                                      on_infeasible="least_squares").fit(programs.problem)
+    cube = rk.BalancedSampleCalibrator(k, seed=0, on_infeasible="least_squares").fit(programs.problem)
+snap = nb.records["snap"].map({True: "SNAP", False: "not SNAP"}).to_numpy()
+profile = pd.concat({name: rk.problem.selection_profile(est.weights_, nb.design_weights, groups=snap)
+                     for name, est in [("Hard Concrete + refit", gates), ("cube + refit", cube)]})
+print(f"mean design weight: SNAP {nb.design_weights[snap == 'SNAP'].mean():.1f}, "
+      f"others {nb.design_weights[snap != 'SNAP'].mean():.1f}")
+profile[["records", "kept", "keep_rate", "design_share", "weight_share", "weight_ratio"]].round(3)
+
+# %%
+hc_snap = profile.loc[("Hard Concrete + refit", "SNAP")]
+cube_snap = profile.loc[("cube + refit", "SNAP")]
+print(f"SNAP households' share of the weights over their design share: Hard Concrete {hc_snap.weight_ratio:.2f}, "
+      f"cube {cube_snap.weight_ratio:.2f}")
+print("keep rate by design-weight fifth (smallest first), Hard Concrete:",
+      rk.problem.selection_profile(gates.weights_, nb.design_weights)["keep_rate"].round(3).tolist())
+assert hc_snap.keep_rate < gates.n_active_ / n_records  # the gates keep SNAP households less often than others
+
+# %% [markdown]
 # Dense raking of every record is printed with its own train error: on this survey it cannot meet
 # every target (the income-amount families need weights the few high-income records cannot give
 # exactly), so it is a reference, not an optimum.
@@ -131,4 +215,7 @@ assert h["test_capped_error"].iloc[0] > h["test_capped_error"].iloc[-1]
 # **At full size.**  The same code runs on `rk.nation(1.0)` (about 300,000 x 28,000):
 # `python benchmarks/bench_scale.py` times the Hard Concrete engines (and l0-python) per epoch, the
 # refit and a certified L1 path there, with their memory.  From the command line:
-# `reweightkit frontier --benchmark nation --scale 0.05 --holdout state_tax,state_snap`.
+# `reweightkit frontier --benchmark nation --scale 0.05 --holdout state_tax,state_snap,district_snap`, and at
+# matched budgets `--budgets 150,450,1500 --refit logit --bounds 0.2,5`.  The full comparison at scale 0.1 (three
+# survey samples, four budgets) is `python scripts/nation_comparison.py`; its results are in `results/nation/`
+# and the README.

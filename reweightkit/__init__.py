@@ -42,6 +42,7 @@ from .exceptions import (
     BudgetWarning,
     ConvergenceWarning,
     LambdaMaxWarning,
+    LeakWarning,
     PartialMarginWarning,
     RakeWarning,
     ReweightkitWarning,
@@ -84,8 +85,8 @@ __all__ = [
     # plots and weight files
     "plot_frontier", "plot_fit", "plot_train_test", "plot_runtime", "save_weights", "load_weights", "read_targets",
     # warnings (all derive from ReweightkitWarning)
-    "ReweightkitWarning", "BudgetWarning", "ConvergenceWarning", "LambdaMaxWarning", "PartialMarginWarning",
-    "RakeWarning", "TargetMissWarning",
+    "ReweightkitWarning", "BudgetWarning", "ConvergenceWarning", "LambdaMaxWarning", "LeakWarning",
+    "PartialMarginWarning", "RakeWarning", "TargetMissWarning",
     # threads
     "set_threads", "default_threads",
     # the documented subpackages

@@ -32,7 +32,7 @@ from .experiment.plotting import plot_frontier, plot_runtime
 from .experiment.realdata import cps1988_benchmark, cps1988_population
 from .experiment.summary import runtime_table, summarize
 from .experiment.sweeps import PARAM_COLUMNS, PUBLISHED_L0_LAMBDAS
-from .experiment.task import CalibrationTask
+from .experiment.task import CalibrationTask, group_label
 from .problem.nnlasso import alpha_grid
 
 __all__ = ["main", "run_frontier", "RESULT_FILES"]
@@ -128,7 +128,8 @@ absolute L1 grid do not scale or do not apply there)."""
 
 
 def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick=False, seeds=5, epochs=2000,
-                 methods=None, verbose=True, budgets=None, scale=0.05, holdout=NATION_HOLDOUT):
+                 methods=None, verbose=True, budgets=None, scale=0.05, holdout=NATION_HOLDOUT, refit="raking",
+                 bounds=None):
     """Run the comparison end to end and write frontier.png/.csv, summary.csv, runtime.csv into ``out``.
 
     Parameters
@@ -155,6 +156,10 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
         Size of the nation benchmark (:func:`reweightkit.nation`; ``--quick`` caps it at 0.01).
     holdout : sequence of str, default NATION_HOLDOUT
         The families the nation benchmark holds out.
+    refit : {"raking", "linear", "logit"}, default "raking"
+        The budgeted methods' refit (:func:`reweightkit.run_comparison`).
+    bounds : tuple (lo, hi), optional
+        Bounds of that refit.
 
     Returns
     -------
@@ -177,7 +182,7 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
     staging = _staging_dir(out)  # before the computation: a bad --out fails in a second, not after minutes
     try:
         results, summary, runtime = _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets,
-                                             scale, holdout)
+                                             scale, holdout, refit, bounds)
         results.to_csv(staging / "frontier.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         runtime.to_csv(staging / "runtime.csv", index=False)
@@ -195,8 +200,10 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
 
 
 def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets=None, scale=0.05,
-             holdout=NATION_HOLDOUT):
+             holdout=NATION_HOLDOUT, refit="raking", bounds=None):
     kw = dict(seeds=range(seeds), epochs=epochs, verbose=verbose, budgets=budgets)
+    if budgets is not None:
+        kw.update(refit=refit, bounds=bounds)
     if methods is not None:
         kw["methods"] = methods
     elif benchmark == "nation" and budgets is None:
@@ -220,6 +227,7 @@ def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budg
             return (CalibrationTask.from_problem(nb.problem(), list(holdout)),)
 
         results = run_replicates(sample, 1 if quick else replicates, **kw)
+        results.insert(results.columns.get_loc("replicate"), "holdout", group_label(holdout))
     elif benchmark == "cps1988":
         population = cps1988_population()
         results = run_replicates(lambda seed: cps1988_benchmark(seed, population=population),
@@ -382,6 +390,11 @@ def main(argv=None) -> int:
                    help="nation benchmark size (default 0.05: about 15,000 records; 1: about 300,000 x 28,000)")
     f.add_argument("--holdout", default=",".join(NATION_HOLDOUT),
                    help=f"nation benchmark: comma-separated families held out (default {','.join(NATION_HOLDOUT)})")
+    f.add_argument("--refit", choices=["raking", "linear", "logit"], default="raking",
+                   help="with --budgets: the distance the kept records are calibrated with (logit needs --bounds)")
+    f.add_argument("--bounds", type=_bounds, default=None,
+                   help="with --budgets: bounds LO,HI on g of that calibration, e.g. 0.2,5 (every kept record "
+                        "keeps a weight >= LO times its base)")
     f.add_argument("--quick", action="store_true", help="a small version (for CI)")
     f.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -402,7 +415,8 @@ def _frontier(args, parser) -> int:
         _, summary, runtime = run_frontier(out=args.out, benchmark=args.benchmark, replicates=args.replicates,
                                            quick=args.quick, seeds=args.seeds, epochs=args.epochs, methods=methods,
                                            verbose=not args.no_progress, budgets=budgets, scale=args.scale,
-                                           holdout=[h.strip() for h in args.holdout.split(",") if h.strip()])
+                                           holdout=[h.strip() for h in args.holdout.split(",") if h.strip()],
+                                           refit=args.refit, bounds=args.bounds)
     except ValueError as e:
         parser.error(str(e))
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):

@@ -6,7 +6,8 @@ silences or escalates them all::
     warnings.simplefilter("error", rk.ReweightkitWarning)
 """
 
-__all__ = ["ReweightkitWarning", "BudgetWarning", "ConvergenceWarning", "LambdaMaxWarning", "PartialMarginWarning", "RakeWarning",
+__all__ = ["ReweightkitWarning", "BudgetWarning", "ConvergenceWarning", "LambdaMaxWarning", "LeakWarning",
+           "PartialMarginWarning", "RakeWarning",
            "TargetMissWarning"]
 
 
@@ -36,3 +37,7 @@ class PartialMarginWarning(ReweightkitWarning):
 
 class BudgetWarning(ReweightkitWarning):
     """A record budget no penalty reached was left out of a sweep (the message names the nearest reachable counts)."""
+
+
+class LeakWarning(ReweightkitWarning):
+    """A held-out target family is revealed by training families (its targets are sums of theirs): its scores leak."""

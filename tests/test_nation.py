@@ -123,23 +123,80 @@ def test_family_holdout_never_leaks_into_a_fit(monkeypatch):
     np.testing.assert_array_equal(task.problem.w0, again.w0)
 
 
-def test_leave_one_family_out_runs_every_family():
+def test_leave_one_family_out_runs_every_family_with_its_closure():
     nb = rk.nation(0.005, seed=0)
     full = nb.problem()
-    fams = ["state_tax", "state_snap"]
+    fams = ["state_tax", "state_snap", ["state_snap", "district_snap"]]
     tasks = list(rk.experiment.family_holdout_tasks(full, fams))
-    assert [f for f, _ in tasks] == fams
-    assert all(set(t.test.families) == {f} for f, t in tasks)
+    # state_snap is the sum of district_snap: held out with it; the explicit group is the same task, run once
+    assert [f for f, _ in tasks] == ["state_tax", "state_snap+district_snap"]
+    assert [set(t.test.families) for _, t in tasks] == [{"state_tax"}, {"state_snap", "district_snap"}]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = rk.run_family_holdout(full, fams, methods=["dense"])
-    assert list(res["holdout"]) == fams
+        res = rk.run_family_holdout(full, fams, methods=["dense"], tree=nb.family_tree)
+    assert list(res["holdout"]) == ["state_tax", "state_snap+district_snap"]
     with pytest.raises(ValueError, match="no target family 'nope'"):
         rk.CalibrationTask.from_problem(full, ["nope"])
     with pytest.raises(ValueError, match="nothing would be left"):
         rk.CalibrationTask.from_problem(full, list(NATION_FAMILIES))
     with pytest.raises(ValueError, match="families is empty"):
         rk.run_family_holdout(full, [], methods=["dense"])
+
+
+def test_a_held_out_family_that_training_families_reveal_is_refused_closed_or_warned():
+    nb = rk.nation(0.005, seed=0)
+    full = nb.problem()
+    with pytest.raises(ValueError, match=r"training families \['district_snap'\] reveal it.*state_snap: 4 of 4 by "
+                                         r"district_snap.*nesting='closure'"):
+        rk.CalibrationTask.from_problem(full, ["state_snap"])
+    closed = rk.CalibrationTask.from_problem(full, ["state_snap"], nesting="closure")
+    assert set(closed.held_out) == {"state_snap", "district_snap"}
+    with pytest.warns(rk.LeakWarning, match="district_snap"):
+        leaky = rk.CalibrationTask.from_problem(full, ["state_snap"], nesting="warn")
+    assert leaky.held_out == ["state_snap"]
+    # the leak is real: for any weights, each state's SNAP estimate is the sum of its districts' (trained) estimates
+    w = np.random.default_rng(0).uniform(0.5, 2.0, full.n_records)
+    train = leaky.problem.system
+    district = {nm: e for nm, e in zip(train.names, train.estimates(w)) if nm.startswith("district_snap:")}
+    for nm, e in zip(leaky.test.names, leaky.test.estimates(w)):
+        state = nm.split(":")[1]
+        assert e == pytest.approx(sum(v for k, v in district.items() if k.split(":")[1].startswith(state + "/")))
+    with pytest.raises(ValueError, match="nesting must be"):
+        rk.CalibrationTask.from_problem(full, ["state_snap"], nesting="closed")
+
+
+def test_the_nesting_detector_finds_the_benchmarks_own_tree():
+    nb = rk.nation(0.02, seed=3)
+    found = rk.problem.family_nesting(nb.problem())
+    sizes = nb.family_sizes()
+    for fam, revealers in nb.family_tree.items():
+        for g in revealers:  # every declared nesting is found, on every target of the family
+            assert found.revealed[fam].get(g) == sizes[fam], (fam, g, found.describe(fam))
+    for fam, hits in found.revealed.items():  # anything else is an accident of the sample: a few cells only
+        for g, c in hits.items():
+            if g not in nb.family_tree.get(fam, ()):
+                assert c <= 0.1 * sizes[fam], (fam, g, c)
+    # district families are revealed by nothing (they are the finest cells)
+    assert not any(found.revealed[f] for f in NATION_FAMILIES if f.startswith("district_"))
+    assert rk.problem.nesting_closure(["national_income"], nb.family_tree) == [
+        "national_income", "district_income", "state_income_bracket_amount"]
+
+
+def test_the_nesting_detector_on_hand_made_families():
+    # rows: two "district" cells, their "state" sum, a weighted sum (2 a + 3 b), a row that is no combination
+    A = sp.csr_matrix(np.array([[1.0, 1.0, 0, 0], [0, 0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0],
+                                [1.0, 0, 1.0, 0]]))
+    system = rk.problem.CalibrationSystem(A=A, b=np.ones(5), names=list("abcde"), kinds=["matrix"] * 5,
+                                          families=["district", "district", "state", "weighted", "other"])
+    found = rk.problem.family_nesting(system)
+    assert found.revealers("state") == ["district"]
+    assert found.revealers("weighted") == ["district"]  # 2 a + 3 b, but no multiple of the state row
+    assert found.revealers("other") == []
+    assert found.revealers("district") == []  # a part of a sum is not revealed by the sum
+    with pytest.raises(TypeError, match="CalibrationProblem or CalibrationSystem"):
+        rk.problem.family_nesting(A)
+    with pytest.raises(TypeError, match="must list families"):
+        rk.problem.nesting_closure(["state"], {"state": "district"})
 
 
 def test_tail_metrics_on_a_hand_made_example():
@@ -184,14 +241,16 @@ def test_cli_nation_benchmark_holds_out_families(tmp_path, capsys):
 
     assert main(["frontier", "--benchmark", "nation", "--quick", "--out", str(tmp_path), "--no-progress",
                  "--methods", "hardconcrete,dense", "--epochs", "30", "--seeds", "1",
-                 "--holdout", "state_tax,state_snap"]) == 0
+                 "--holdout", "state_tax,state_snap,district_snap"]) == 0
     res = pd.read_csv(tmp_path / "frontier.csv")
+    assert (res["holdout"] == "state_tax+state_snap+district_snap").all()
     assert set(res["method"]) == {"hardconcrete", "dense"} and (res["replicate"] == 0).all()
     assert res["test_capped_error"].notna().all() and res["test_uncovered_small"].between(0, 1).all()
     assert "nation" in (tmp_path / "README.md").read_text()
-    for argv in (["--holdout", "state_tax,mars"], ["--holdout", ""], ["--scale", "-1"]):
+    for argv in (["--holdout", "state_tax,mars"], ["--holdout", ""], ["--scale", "-1"], ["--holdout", "state_snap"]):
         with pytest.raises(SystemExit) as e:
             main(["frontier", "--benchmark", "nation", "--quick", "--out", str(tmp_path / "x"), "--no-progress",
                   "--methods", "dense", *argv])
         assert e.value.code == 2
-    assert "unknown family ['mars']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown family ['mars']" in err and "training families ['district_snap'] reveal it" in err

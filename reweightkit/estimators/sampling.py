@@ -4,10 +4,11 @@ calibrate-then-reduce, each then calibrated (the samplers share :class:`~reweigh
 from __future__ import annotations
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 
-from .._validation import Options
+from .._validation import Interval, Options
 from ..exceptions import RakeWarning
 from ..problem.system import margin_cells
 from ..solvers.budget import check_budget
@@ -17,7 +18,8 @@ from ..solvers.refit import calibrate_support
 from .base import SamplerCalibrator
 from .raking import check_reachable
 
-__all__ = ["SubsampleCalibrator", "BalancedSampleCalibrator", "CalibrateThenReduceCalibrator"]
+__all__ = ["SubsampleCalibrator", "BalancedSampleCalibrator", "CalibrateThenReduceCalibrator", "balancing_targets",
+           "BALANCE_AT_MOST"]
 
 
 def _check_budget(k, problem):
@@ -132,15 +134,62 @@ class SubsampleCalibrator(SamplerCalibrator):
         self.kept_positions_, self.kept_ = kept, problem.labels[kept]
 
 
+BALANCE_AT_MOST = 50
+"""The cube method balances on at most this many variables by default (``balance="auto"``)."""
+
+
+def balancing_targets(system, k, at_most=BALANCE_AT_MOST):
+    """The targets a balanced sample of ``k`` records balances on: all, or whole families, coarsest first.
+
+    The cube method keeps every balancing total exactly through its flight and leaves at
+    most ``q`` units to the landing, so ``q`` must stay well below ``k``, and its cost
+    grows as ``n q^2``.  With more targets than ``q_max = min(at_most, k // 5)``, whole
+    families are taken in order of their number of targets (national totals first, then
+    the coarsest geography) while they fit: the aggregate targets are those every record
+    contributes to and a sample most needs to get right; the fine cells (a district's age
+    x sex counts) are left to the calibration that follows, which meets them from a sample
+    already right on the aggregates.
+
+    Parameters
+    ----------
+    system : CalibrationSystem
+        The train targets.
+    k : int
+        The sample size.
+    at_most : int, default BALANCE_AT_MOST
+        Most balancing variables.
+
+    Returns
+    -------
+    ndarray of int
+        Target rows to balance on (possibly empty: then only the sample size is balanced).
+    """
+    q_max = max(0, min(int(at_most), k // 5))
+    m = system.n_targets
+    if m <= q_max:
+        return np.arange(m)
+    fams = np.array(system.families if system.families is not None else system.names, dtype=object)
+    labels, first, counts = np.unique(fams.astype(str), return_index=True, return_counts=True)
+    chosen, total = [], 0
+    for j in np.lexsort((first, counts)):  # fewest targets first; ties in order of appearance
+        if total + counts[j] > q_max:
+            break
+        chosen.append(labels[j])
+        total += counts[j]
+    return np.flatnonzero(np.isin(fams.astype(str), chosen))
+
+
 class BalancedSampleCalibrator(SamplerCalibrator):
     """Keep ``n_records`` records by balanced sampling (the cube method), then calibrate them.
 
     Inclusion probabilities proportional to the design weights (capped at 1,
-    iteratively) and summing to ``n_records``; the balancing variables are the train
-    targets' columns weighted by the design weights (so every Horvitz-Thompson
-    estimate of a train target from the sample equals the design-weighted total up
-    to the landing phase's rounding) and the probabilities themselves (so the sample
-    size is exactly ``n_records``).  See :func:`reweightkit.cube_sample`.
+    iteratively) and summing to ``n_records``; the balancing variables are the
+    probabilities themselves (so the sample size is exactly ``n_records``) and train
+    targets' columns weighted by the design weights (so the sample's Horvitz-Thompson
+    estimate of each balanced target equals its design-weighted total, up to the landing
+    phase's rounding).  With many targets, only whole families of the coarsest targets are
+    balanced (:func:`balancing_targets`: at most ``min(balance, n_records // 5)`` of them);
+    the calibration then meets every target.  See :func:`reweightkit.cube_sample`.
 
     Parameters
     ----------
@@ -157,6 +206,8 @@ class BalancedSampleCalibrator(SamplerCalibrator):
     on_infeasible : {"raise", "least_squares"}, default "raise"
         When the sample cannot meet the targets within the bounds: an error naming the
         targets, or (asked for) the bounded least-squares fit.
+    balance : int, default 50
+        Most balancing variables besides the sample size (:data:`BALANCE_AT_MOST`).
 
     Attributes
     ----------
@@ -168,15 +219,35 @@ class BalancedSampleCalibrator(SamplerCalibrator):
         The inclusion probabilities.
     ht_weights_ : ndarray, shape (n,)
         The sample's Horvitz-Thompson weights ``d / pi`` (zero elsewhere; ``base_weights_``).
+    balanced_targets_ : list of str
+        The targets balanced on.
+    balancing_error_ : float
+        Largest relative error of the sample's Horvitz-Thompson estimate of a balanced
+        target against its design-weighted total (0 for none).
     """
+
+    _parameter_constraints = {**SamplerCalibrator._parameter_constraints, "balance": [Interval(Integral, 0, None)]}
+
+    def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="raise",
+                 balance=BALANCE_AT_MOST):
+        super().__init__(n_records, seed=seed, refit=refit, bounds=bounds, on_infeasible=on_infeasible)
+        self.balance = balance
 
     def _fit_problem(self, problem, previous_weights):
         k = _check_budget(self.n_records, problem)
         pi = inclusion_probabilities(problem.d, k)
-        X = np.column_stack([pi, (problem.At_rec.multiply(problem.d[:, None])).toarray()])
-        self.sample_ = cube_sample(X, pi, self.seed)
+        rows = balancing_targets(problem.system, k, self.balance)
+        cols = problem.At_rec[:, rows].multiply(problem.d[:, None]).toarray() if rows.size else np.zeros((pi.size, 0))
+        self.sample_ = cube_sample(np.column_stack([pi, cols]), pi, self.seed)
         self.pi_ = pi
         self.ht_weights_ = np.where(self.sample_, problem.d / np.where(pi > 0, pi, 1.0), 0.0)
+        self.balanced_targets_ = [problem.system.names[i] for i in rows]
+        if rows.size:
+            total = cols.sum(axis=0)
+            ht = (self.ht_weights_ / np.where(problem.d > 0, problem.d, 1.0)) @ cols
+            self.balancing_error_ = float(np.max(np.abs(ht - total) / np.where(total != 0, np.abs(total), 1.0)))
+        else:
+            self.balancing_error_ = 0.0
         _finish_sample(self, problem, self.ht_weights_)
 
 

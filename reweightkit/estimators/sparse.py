@@ -13,6 +13,7 @@ from .._validation import Interval, Options, check_grid
 from ..exceptions import LambdaMaxWarning
 from ..problem.frame import as_problem
 from ..problem.nnlasso import duality_gap, kkt_residual, lambda_max, objective
+from ..problem.scoring import n_active
 from ..solvers.budget import check_budget, l1_for_budget
 from ..solvers.optimal_set import held_out_ranges, vertex_solution
 from ..solvers.path import nn_lasso_path
@@ -131,6 +132,8 @@ class SparseCalibrator(BaseCalibrator):
         The L1 objective ``P(w)`` of the plain L1 solution.
     n_active_ : int
         Active records (weight > 1e-9, see :func:`reweightkit.n_active`).
+    n_selected_ : int
+        Records the L1 fit kept, before the refit (a refit's least-squares fallback can zero some).
     target_names_ : list of str
         Target names, in the system's order.
 
@@ -264,6 +267,7 @@ class SparseCalibrator(BaseCalibrator):
             gap = duality_gap(At, bt, w, lam, upper)[1]
             self.kkt_residual_ = kkt_residual(At, bt, w, lam, lam_max, upper)
         t0 = time.perf_counter()
+        self.n_selected_ = n_active(w)  # the L1 support, before any refit
         w, r = self._refit(problem, w * unit)
         self.seconds_ = sol.seconds + (time.perf_counter() - t0 if r is not None else 0.0)
         if r is not None:

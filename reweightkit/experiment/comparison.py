@@ -28,8 +28,8 @@ def _subsample_sizes(n):
 
 def run_comparison(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None, *,
                    alphas=None, l1_lambdas=PUBLISHED_L1_LAMBDAS, l0_lambdas=PUBLISHED_L0_LAMBDAS, sizes=None,
-                   seeds=range(5), epochs=2000, methods=None, budgets=None, refit="raking", weight_col="weight",
-                   verbose=False):
+                   seeds=range(5), epochs=2000, methods=None, budgets=None, refit="raking", bounds=None,
+                   weight_col="weight", verbose=False):
     """Every method's sweep on one task, scored on train and held-out targets.
 
     The train problem is prepared once and the held-out system built once; every
@@ -64,7 +64,13 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
         Concrete and L1 by bisection on their penalty), and the subsample uses these
         sizes instead of ``sizes``.
     refit : {"raking", "linear", "logit"}, default "raking"
-        The distance of the budgeted methods' refit.
+        The distance of the budgeted methods' refit (``"logit"`` needs ``bounds``).
+    bounds : tuple (lo, hi), optional
+        Bounds on ``g`` of the budgeted methods' refit: relative to the design weights for Hard
+        Concrete and L1, to the sample's Horvitz-Thompson weights for the samplers (and, for
+        calibrate-then-reduce, of its dense step, then run with ``refit``'s distance).  The dense
+        reference and the penalty-grid methods ignore them.  With ``lo > 0`` every selected record
+        keeps a weight, so the budgets are kept exactly (``budget_met``).
     weight_col : str or None, default "weight"
         Design weights (DataFrame input).
     verbose : bool, default False
@@ -100,6 +106,12 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
         raise ValueError(f"methods {budgeted} run at record budgets: give budgets=[k1, k2, ...]")
     if budgets is not None:
         sizes = budgets
+    if refit == "logit" and bounds is None and budgeted:
+        raise ValueError("refit='logit' keeps g within bounds: give bounds=(lo, hi) with lo < 1 < hi, e.g. (0.2, 5)")
+    if bounds is not None:
+        if isinstance(bounds, (str, bytes)) or len(tuple(bounds)) != 2:
+            raise ValueError(f"bounds must be a pair (lo, hi), got {bounds!r}")
+        bounds = tuple(float(x) for x in bounds)
     # validate every grid before any fitting starts
     options = {
         "alphas": check_grid("alpha", alpha_grid() if alphas is None else alphas),
@@ -111,6 +123,7 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
         "verbose": verbose,
         "budgets": None if budgets is None else [int(k) for k in check_grid("budgets", budgets)],
         "refit": refit,
+        "bounds": bounds,
     }
     n_cells = int(np.unique(margin_cells(task.problem.system)).size)
     options["sizes"] = [int(k) for k in options["sizes"] if n_cells <= k <= n]
@@ -149,8 +162,12 @@ def run_replicates(sample, replicates, **comparison_kw):
     return pd.concat(parts, ignore_index=True)
 
 
-def run_family_holdout(problem, families=None, **comparison_kw):
-    """:func:`run_comparison` once per held-out family (leave-one-family-out), concatenated.
+def run_family_holdout(problem, families=None, *, nesting="closure", tree=None, **comparison_kw):
+    """:func:`run_comparison` once per held-out family or group (leave-one-group-out), concatenated.
+
+    A family that training families reveal (its targets are sums of theirs: state SNAP
+    households of district SNAP households) is held out with them, so no score leaks
+    (:func:`reweightkit.problem.family_nesting`).
 
     Parameters
     ----------
@@ -158,17 +175,25 @@ def run_family_holdout(problem, families=None, **comparison_kw):
         Every target, prepared (:func:`reweightkit.prepare_matrix` with ``families=``,
         or :func:`reweightkit.prepare`, whose families are the data columns).
     families : list, optional
-        The families to hold out one at a time (default: every family).
+        What to hold out, one comparison each: a family, or a list of families held out
+        together (default: every family).
+    nesting : {"closure", "raise", "warn", "ignore"}, default "closure"
+        What to do when training families reveal a held-out one (see
+        :func:`reweightkit.experiment.family_holdout_tasks`).
+    tree : FamilyNesting or dict, optional
+        ``family -> families revealing it`` (e.g. :attr:`reweightkit.NationBenchmark.family_tree`);
+        tested once on the matrix when omitted.
     **comparison_kw
         Passed to :func:`run_comparison` (methods, grids, seeds, epochs, budgets, ...).
 
     Returns
     -------
     DataFrame
-        Every fit, with a ``holdout`` column naming the family its test scores are on.
+        Every fit, with a ``holdout`` column naming the families its test scores are on
+        (joined by ``+``).
     """
     parts = []
-    for fam, task in family_holdout_tasks(problem, families):
+    for fam, task in family_holdout_tasks(problem, families, nesting=nesting, tree=tree):
         res = run_comparison(task, **comparison_kw)
         res["holdout"] = fam
         parts.append(res)

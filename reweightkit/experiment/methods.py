@@ -72,9 +72,18 @@ def _hc_budgets(task, o, name):
     cache = o.setdefault("_cache", {})
     if "hc-budgets" not in cache:
         cache["hc-budgets"] = sweep_budget_hard_concrete(task, budgets=o["budgets"], seeds=o["seeds"],
-                                                         epochs=o["epochs"], refit=o["refit"], verbose=o["verbose"])
+                                                         epochs=o["epochs"], refit=o["refit"], bounds=o["bounds"],
+                                                         verbose=o["verbose"])
     rows = cache["hc-budgets"]
     return rows[rows["method"] == name] if len(rows) else rows
+
+
+def _subsample(task, o):
+    """Over the comparison's sizes; at matched budgets, with the comparison's refit and bounds and the budget check."""
+    if o["budgets"] is None:
+        return sweep_subsample(task, sizes=o["sizes"], seeds=o["seeds"], verbose=o["verbose"])
+    return sweep_budget_sampler(task, method="subsample", budgets=o["sizes"], seeds=o["seeds"], refit=o["refit"],
+                                bounds=o["bounds"], verbose=o["verbose"])
 
 
 METHODS = {m.name: m for m in [
@@ -89,8 +98,7 @@ METHODS = {m.name: m for m in [
     Method("hardconcrete", "HardConcrete", "lambda_l0", ("o-", "#1f77b4"),
            lambda task, o: sweep_hard_concrete(task, lambdas=o["l0_lambdas"], seeds=o["seeds"], epochs=o["epochs"],
                                                verbose=o["verbose"]), HardConcreteCalibrator),
-    Method("subsample", "Subsample+rake", "n_records", ("^-", "#d62728"),
-           lambda task, o: sweep_subsample(task, sizes=o["sizes"], seeds=o["seeds"], verbose=o["verbose"]),
+    Method("subsample", "Subsample+rake", "n_records", ("^-", "#d62728"), lambda task, o: _subsample(task, o),
            SubsampleCalibrator),
     Method("dense", "Rake (all records)", None, ("*", "#000000"), lambda task, o: dense_reference(task),
            RakeCalibrator),
@@ -99,15 +107,17 @@ METHODS = {m.name: m for m in [
     Method("hardconcrete-k-refit", "HardConcrete at k records + refit", "n_records", ("o-", "#08306b"),
            lambda task, o: _hc_budgets(task, o, "hardconcrete-k-refit"), HardConcreteCalibrator, budgeted=True),
     Method("l1-k-refit", "L1 at k records + refit", "n_records", ("s-", "#006d2c"),
-           lambda task, o: sweep_budget_l1(task, budgets=o["budgets"], refit=o["refit"]), SparseCalibrator,
+           lambda task, o: sweep_budget_l1(task, budgets=o["budgets"], refit=o["refit"], bounds=o["bounds"]),
+           SparseCalibrator,
            budgeted=True),
     Method("cube", "Balanced sample (cube) + refit", "n_records", ("P-", "#9467bd"),
            lambda task, o: sweep_budget_sampler(task, method="cube", budgets=o["budgets"], seeds=o["seeds"],
-                                                refit=o["refit"], verbose=o["verbose"]),
+                                                refit=o["refit"], bounds=o["bounds"], verbose=o["verbose"]),
            BalancedSampleCalibrator, budgeted=True),
     Method("calibrate-reduce", "Calibrate, then PPS reduce + refit", "n_records", ("X-", "#8c564b"),
            lambda task, o: sweep_budget_sampler(task, method="calibrate-reduce", budgets=o["budgets"],
-                                                seeds=o["seeds"], refit=o["refit"], verbose=o["verbose"]),
+                                                seeds=o["seeds"], refit=o["refit"], bounds=o["bounds"],
+                                                verbose=o["verbose"]),
            CalibrateThenReduceCalibrator, budgeted=True),
 ]}
 """Every method a comparison can run, by name, in the order they run."""

@@ -48,7 +48,7 @@ from .._validation import check_seed
 from ..problem.system import CalibrationProblem, prepare_matrix
 from ..solvers.cube import inclusion_probabilities, systematic_sample
 
-__all__ = ["nation", "NationBenchmark", "NATION_FAMILIES", "POP_PER_RECORD"]
+__all__ = ["nation", "NationBenchmark", "NATION_FAMILIES", "NATION_FAMILY_TREE", "POP_PER_RECORD"]
 
 POP_PER_RECORD = 8
 """Population households per survey record (a 12.5 % sampling fraction on average)."""
@@ -64,6 +64,18 @@ NATION_FAMILIES = (
     "national_persons", "national_income",
 )
 """The target families, in the order of :attr:`NationBenchmark.families`."""
+NATION_FAMILY_TREE = {
+    "state_snap": ("district_snap",),
+    "national_age_sex": ("district_age_sex",),
+    "national_households": ("district_household_size", "district_income_bracket", "district_tenure",
+                            "state_income_bracket_count"),
+    "national_persons": ("district_age_sex", "state_age_income", "national_age_sex"),
+    "national_income": ("district_income", "state_income_bracket_amount"),
+}
+"""How the benchmark's families nest by construction: ``family -> families whose targets sum to each of its targets``
+(districts partition states, states the nation; every person or household family partitions persons or households).
+A survey can add accidental nestings (a cell with one sampled household makes its count and its amount
+proportional); :func:`reweightkit.problem.family_nesting` finds those on the matrix itself."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,19 @@ class NationBenchmark:
         """
         return prepare_matrix(self.A, self.b, self.design_weights, names=self.names, families=self.families,
                               index=self.records.index)
+
+    @property
+    def family_tree(self) -> dict:
+        """The families' nesting by construction (:data:`NATION_FAMILY_TREE`), restricted to the families present.
+
+        Returns
+        -------
+        dict
+            ``family -> tuple of families whose targets sum to each of its targets``.
+        """
+        have = set(self.families)
+        return {h: tuple(g for g in gs if g in have) for h, gs in NATION_FAMILY_TREE.items()
+                if h in have and any(g in have for g in gs)}
 
     def family_sizes(self) -> pd.Series:
         """Number of targets per family.

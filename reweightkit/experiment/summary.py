@@ -38,7 +38,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         One row per (method, grid), or (holdout, method, grid): ``param`` (the name of the method's grid
         column), the grid parameters, the mean of every score, its standard error
-        (``*_se``, 0 for a single fit), ``n_fits`` and ``converged`` (all fits).
+        (``*_se``, 0 for a single fit), ``n_fits`` and ``converged`` (all fits); with
+        matched-budget rows also the means of ``n_selected``, ``keep_tilt``, ``low_weight_ratio``
+        and ``budget_met`` (all fits; True for rows without a budget).
     """
     if not isinstance(results, pd.DataFrame) or results.empty or not {"method", "grid"} <= set(results.columns):
         raise ValueError("results must be a non-empty DataFrame of fits with 'method' and 'grid' columns "
@@ -52,6 +54,10 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in _OPTIMAL_SET if c in results]
     if extra:
         out = pd.concat([out, g[extra].mean()], axis=1)
+    budget = [c for c in ("n_selected", "keep_tilt", "low_weight_ratio") if c in results]
+    if budget:  # matched-budget rows: the selection's count and lean, and whether every fit kept its budget
+        out = pd.concat([out, g[budget].mean()], axis=1)
+        out["budget_met"] = g["budget_met"].agg(lambda v: bool(v.fillna(True).astype(bool).all()))
     out["n_fits"] = g.size()
     out["converged"] = g["converged"].all()
     if "exact" in results:

@@ -31,8 +31,9 @@ from ..estimators.raking import RakeCalibrator
 from ..estimators.sampling import BalancedSampleCalibrator, CalibrateThenReduceCalibrator, SubsampleCalibrator
 from ..estimators.sparse import SparseCalibrator
 from ..exceptions import BudgetWarning, ConvergenceWarning, RakeWarning
-from ..problem.scoring import SCORE_COLUMNS
-from ..solvers.budget import check_budget
+from ..problem.scoring import SCORE_COLUMNS, n_active
+from ..problem.selection import selection_tilt
+from ..solvers.budget import budget_tolerance, check_budget
 from .task import check_task
 
 __all__ = [
@@ -48,6 +49,8 @@ __all__ = [
     "sweep_budget_l1",
     "sweep_budget_sampler",
     "result_row",
+    "budget_columns",
+    "BUDGET_COLUMNS",
 ]
 
 PUBLISHED_L1_LAMBDAS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
@@ -88,6 +91,50 @@ def result_row(task, est, method, grid, seed=np.nan, seconds=np.nan, **params):
     row = {"method": method, "grid": int(grid), "seed": seed, **{p: np.nan for p in PARAM_COLUMNS}, **params}
     row.update(task.scorer.score(est.weights_))
     row.update(seconds=seconds, converged=bool(est.converged_))
+    return row
+
+
+BUDGET_COLUMNS = ["n_selected", "budget_met", "budget_note", "keep_tilt", "low_weight_ratio"]
+"""The columns a matched-budget row adds: records the selection kept, whether the returned weights keep the
+budget (within :func:`reweightkit.solvers.budget.budget_tolerance`), why not when they do not, and the selection's
+lean on design weight (:func:`reweightkit.problem.selection_tilt`)."""
+
+
+def budget_columns(row, k, selected, est, task):
+    """Add :data:`BUDGET_COLUMNS` to a matched-budget row: is ``n_active`` within tolerance of the budget ``k``?
+
+    Parameters
+    ----------
+    row : dict
+        A :func:`result_row` (its ``n_active`` is the returned weights' count).
+    k : int
+        The budget.
+    selected : int
+        Records the selection kept, before any refit.
+    est : BaseCalibrator
+        The fitted estimator (for the refit's bounds in the note).
+    task : CalibrationTask
+        Its design weights measure the selection's tilt.
+
+    Returns
+    -------
+    dict
+        ``row``, updated.
+    """
+    got, band = int(row["n_active"]), budget_tolerance(k)
+    met = abs(got - k) <= band
+    note = ""
+    if not met:
+        if abs(selected - k) > band:
+            note = f"the selection kept {selected} records, not {k} (+-{band:g})"
+        else:
+            bounds = getattr(est, "bounds", None)
+            within = f" within bounds {tuple(bounds)}" if bounds else ""
+            note = (f"the refit zeroed {selected - got} of the {selected} selected records: its least-squares fallback "
+                    f"(the kept records cannot meet every train target{within}) sets weights to the lower bound 0; "
+                    "pass bounds=(lo, hi) with lo > 0 to keep every selected record")
+    row.update(n_selected=int(selected), budget_met=bool(met), budget_note=note)
+    row.update(selection_tilt(est.weights_, task.problem.d))
     return row
 
 
@@ -246,7 +293,8 @@ def _budgets(budgets, n):
     return [check_budget(int(k), n) for k in check_grid("budgets", budgets)]
 
 
-def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr=0.1, refit="raking", verbose=False):
+def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr=0.1, refit="raking", bounds=None,
+                               verbose=False):
     """Hard Concrete at matched record budgets: raw gates and the same selection refit, per (budget, seed).
 
     :meth:`HardConcreteCalibrator.fit_grid` finds every budget's ``lambda_l0`` per seed in
@@ -269,6 +317,8 @@ def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr
         Adam learning rate.
     refit : {"raking", "linear", "logit"}, default "raking"
         The refit's distance.
+    bounds : tuple (lo, hi), optional
+        Bounds of the refit on ``g = w / d`` (the design weights).
     verbose : bool, default False
         Progress bar over seeds.
 
@@ -276,7 +326,7 @@ def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr
     -------
     DataFrame
         Rows of ``"hardconcrete-k"`` (raw gate weights) and ``"hardconcrete-k-refit"``
-        with ``n_records`` (the budget) and ``lambda_l0`` filled.
+        with ``n_records`` (the budget) and ``lambda_l0`` filled, and :data:`BUDGET_COLUMNS`.
     """
     task = check_task(task)
     _check_training(epochs, lr)
@@ -287,16 +337,17 @@ def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr
         for raw in _quiet(selector.fit_grid, task.problem, budgets=ks, seeds=[s]):
             g, k = ks.index(raw.n_records), raw.n_records
             t0 = time.perf_counter()
-            fit = _quiet(raw.refitted, task.problem, refit=refit)
+            fit = _quiet(raw.refitted, task.problem, refit=refit, bounds=bounds)
             refit_secs = time.perf_counter() - t0
-            rows.append(result_row(task, raw, "hardconcrete-k", g, seed=s, seconds=raw.seconds_, n_records=k,
-                                   lambda_l0=raw.lambda_l0_))
-            rows.append(result_row(task, fit, "hardconcrete-k-refit", g, seed=s, seconds=raw.seconds_ + refit_secs,
-                                   n_records=k, lambda_l0=raw.lambda_l0_))
+            rows.append(budget_columns(result_row(task, raw, "hardconcrete-k", g, seed=s, seconds=raw.seconds_,
+                                                  n_records=k, lambda_l0=raw.lambda_l0_), k, raw.n_active_, raw, task))
+            rows.append(budget_columns(result_row(task, fit, "hardconcrete-k-refit", g, seed=s,
+                                                  seconds=raw.seconds_ + refit_secs, n_records=k,
+                                                  lambda_l0=raw.lambda_l0_), k, raw.n_active_, fit, task))
     return pd.DataFrame(rows, columns=None if rows else COLUMNS)
 
 
-def sweep_budget_l1(task, *, budgets, refit="raking", tol=1e-8):
+def sweep_budget_l1(task, *, budgets, refit="raking", bounds=None, tol=1e-8):
     """L1 at matched record budgets: ``SparseCalibrator(n_records=k, refit=refit)`` for each budget.
 
     Parameters
@@ -307,6 +358,8 @@ def sweep_budget_l1(task, *, budgets, refit="raking", tol=1e-8):
         Records to keep.
     refit : {"raking", "linear", "logit"}, default "raking"
         The refit's distance.
+    bounds : tuple (lo, hi), optional
+        Bounds on ``g = w / d`` (the design weights) of the L1 fit and its refit.
     tol : float, default 1e-8
         Relative duality gap of every L1 fit.
 
@@ -323,13 +376,14 @@ def sweep_budget_l1(task, *, budgets, refit="raking", tol=1e-8):
     for g, k in enumerate(ks):
         t0 = time.perf_counter()
         try:
-            est = _quiet(SparseCalibrator(n_records=k, refit=refit, on_infeasible="least_squares", tol=tol).fit,
-                         task.problem)
+            est = _quiet(SparseCalibrator(n_records=k, refit=refit, bounds=bounds, on_infeasible="least_squares",
+                                          tol=tol).fit, task.problem)
         except ValueError as e:
             missed.append(str(e))
             continue
-        rows.append(result_row(task, est, "l1-k-refit", g, seconds=time.perf_counter() - t0, n_records=k,
-                               alpha=est.lambda_ / est.lambda_max_, **{"lambda": est.lambda_}))
+        rows.append(budget_columns(result_row(task, est, "l1-k-refit", g, seconds=time.perf_counter() - t0,
+                                              n_records=k, alpha=est.lambda_ / est.lambda_max_,
+                                              **{"lambda": est.lambda_}), k, est.n_selected_, est, task))
     if missed:
         warnings.warn("L1 reached no count near these budgets (left out): " + "; ".join(missed), BudgetWarning,
                       stacklevel=2)
@@ -341,7 +395,7 @@ SAMPLERS = {"subsample": SubsampleCalibrator, "cube": BalancedSampleCalibrator,
 """The k-record samplers by method name."""
 
 
-def sweep_budget_sampler(task, *, method, budgets, seeds=range(5), refit="raking", verbose=False):
+def sweep_budget_sampler(task, *, method, budgets, seeds=range(5), refit="raking", bounds=None, verbose=False):
     """A classical sampler at matched record budgets: balanced sampling or calibrate-then-reduce, per (budget, seed).
 
     Parameters
@@ -359,13 +413,16 @@ def sweep_budget_sampler(task, *, method, budgets, seeds=range(5), refit="raking
     refit : {"raking", "linear", "logit", "relaxed"} or False, default "raking"
         How the kept records are calibrated (bounded least squares where exact
         calibration is impossible, ``exact`` False: a comparison asks for that fallback).
+    bounds : tuple (lo, hi), optional
+        Bounds of the refit on ``g = w / (d / pi)`` (the sample's Horvitz-Thompson weights); for
+        calibrate-then-reduce also of its dense step (on ``g = w / d``), whose distance is then ``refit``.
     verbose : bool, default False
         Progress bar.
 
     Returns
     -------
     DataFrame
-        One row per (budget, seed) with ``n_records`` filled.
+        One row per (budget, seed) with ``n_records`` filled, and :data:`BUDGET_COLUMNS`.
     """
     task = check_task(task)
     if method not in SAMPLERS:
@@ -374,6 +431,9 @@ def sweep_budget_sampler(task, *, method, budgets, seeds=range(5), refit="raking
     rows = []
     for g, k, s in tqdm([(g, k, s) for g, k in enumerate(ks) for s in seeds], desc=method, disable=not verbose):
         t0 = time.perf_counter()
-        cal = _quiet(SAMPLERS[method](k, seed=s, refit=refit, on_infeasible="least_squares").fit, task.problem)
-        rows.append(result_row(task, cal, method, g, seed=s, seconds=time.perf_counter() - t0, n_records=k))
+        kw = {"calibration": refit} if method == "calibrate-reduce" and bounds is not None else {}
+        cal = _quiet(SAMPLERS[method](k, seed=s, refit=refit, bounds=bounds, on_infeasible="least_squares", **kw).fit,
+                     task.problem)
+        rows.append(budget_columns(result_row(task, cal, method, g, seed=s, seconds=time.perf_counter() - t0,
+                                              n_records=k), k, n_active(cal.base_weights_), cal, task))
     return pd.DataFrame(rows)

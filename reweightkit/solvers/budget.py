@@ -98,9 +98,10 @@ def _unreachable(k, tried, what, extra=""):
 def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_grid=24, n_bisect=30, verbose=False):
     """The NN-LASSO penalty whose certified solution keeps about ``k`` records.
 
-    A warm-started path over ``lambda_max * alpha_grid(n_grid, eps=1e-4)`` brackets
-    ``k``; bisection in ``log lambda`` inside the bracket (each fit warm-started from
-    the stronger end) closes it.
+    A warm-started path over ``lambda_max * alpha_grid(n_grid, eps=1e-4)``, strong to
+    weak, brackets ``k`` (it stops at the first count above ``k``: the weak penalties,
+    slowest to certify, are never solved); bisection in ``log lambda`` inside the bracket
+    (each fit warm-started from the stronger end) closes it.
 
     Parameters
     ----------
@@ -134,12 +135,17 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
         When no penalty tried gives such a count (with the nearest reachable counts).
     """
     lam_max = lambda_max(At_rec, b_t)
-    lams = lam_max * alpha_grid(n_grid, eps=1e-4)
-    sols = nn_lasso_path(At_rec, b_t, lambdas=lams, w0=w0, tol=tol, max_iter=max_iter, upper=upper,
-                         verbose=verbose)["solutions"]
-    counts = [n_active(s.w) for s in sols]
-    tried = list(zip(lams / lam_max, counts))
     band = budget_tolerance(k)
+    sols, counts = [], []
+    # strong to weak, warm-started, stopping once a count passes k: the weak end (slowest to certify) is not needed
+    for lam in tqdm(lam_max * alpha_grid(n_grid, eps=1e-4), desc=f"L1 budget {k}: path", disable=not verbose):
+        start = w0 if not sols else sols[-1].w
+        sols.append(nn_lasso_path(At_rec, b_t, lambdas=[lam], w0=start, tol=tol, max_iter=max_iter,
+                                  upper=upper)["solutions"][0])
+        counts.append(n_active(sols[-1].w))
+        if counts[-1] > k + band:
+            break
+    tried = [(s.lam / lam_max, c) for s, c in zip(sols, counts)]
     hits = [i for i, c in enumerate(counts) if abs(c - k) <= band]
     if hits:
         return sols[min(hits, key=lambda i: abs(counts[i] - k))]

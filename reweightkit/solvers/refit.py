@@ -222,6 +222,15 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
         return result(w_S, True, it)
     free = (-np.inf, np.inf) if distance == "linear" else (0.0, np.inf)
     lo, hi = bounds if bounds is not None else free
+    lower = np.where(base_S > 0, -np.inf, 0.0) if not np.isfinite(lo) else lo * base_S
+    if on_infeasible == "least_squares":
+        # the fallback was asked for: the bounded least squares says which targets it misses (no LP first)
+        ls = bounded_least_squares(At_S, problem.b_t, lower, _scaled(hi, base_S), start=w_S)
+        resid = At_S.T @ ls.w - problem.b_t
+        if np.max(np.abs(resid)) <= EXACT_TOL:
+            return result(ls.w, True, it, (), "least_squares", converged=ls.converged)
+        missed = [names[i] for i in np.flatnonzero(np.abs(resid) > EXACT_TOL)]
+        return result(ls.w, False, it, missed, "least_squares", converged=ls.converged)
     shortfall = shortfall_lp(At_S, problem.b_t, _scaled(lo, base_S), _scaled(hi, base_S))
     missed = [names[i] for i in np.flatnonzero(np.abs(shortfall) > EXACT_TOL)]
     if not missed:  # attainable, but Newton did not get there: report the best iterate as inexact
@@ -241,9 +250,7 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
             f"closest attainable fit still misses {len(missed)} of {len(names)} targets: {detail}.{cause} Widen the "
             "bounds, keep more records (at least one per targeted category, and more records than independent "
             "targets), or pass on_infeasible='least_squares' for the bounded least-squares fit")
-    lower = np.where(base_S > 0, -np.inf, 0.0) if not np.isfinite(lo) else lo * base_S
-    ls = bounded_least_squares(At_S, problem.b_t, lower, _scaled(hi, base_S), start=w_S)
-    return result(ls.w, False, it, missed, "least_squares", converged=ls.converged)
+    raise AssertionError("unreachable: on_infeasible is 'raise' or 'least_squares'")  # pragma: no cover
 
 
 @dataclass
