@@ -116,3 +116,18 @@ def test_the_design_weights_themselves_have_no_tilt():
     d = np.random.default_rng(0).lognormal(0, 1, 1000)
     tilt = rk.problem.selection_tilt(d, d)
     assert tilt["keep_tilt"] == 1.0 and tilt["low_weight_ratio"] == pytest.approx(1.0)
+
+
+def test_calibrate_then_reduce_reduced_is_the_fit_it_replaces(task):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        first = rk.CalibrateThenReduceCalibrator(300, seed=0, on_infeasible="least_squares").fit(task.problem)
+        again = first.reduced(task.problem, n_records=700, seed=3)
+        direct = rk.CalibrateThenReduceCalibrator(700, seed=3, on_infeasible="least_squares").fit(task.problem)
+    np.testing.assert_array_equal(again.weights_, direct.weights_)
+    np.testing.assert_array_equal(again.dense_weights_, first.dense_weights_)
+    assert (again.n_records, again.seed, first.n_records) == (700, 3, 300)
+    with pytest.raises(AttributeError, match="not fitted"):
+        rk.CalibrateThenReduceCalibrator(300).reduced(task.problem, n_records=10, seed=0)
+    with pytest.raises(ValueError, match="n_records"):
+        first.reduced(task.problem, n_records=0, seed=0)

@@ -3,13 +3,16 @@ calibrate-then-reduce, each then calibrated (the samplers share :class:`~reweigh
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 
 from .._validation import Interval, Options
 from ..exceptions import RakeWarning
+from ..problem.frame import as_problem
 from ..problem.system import margin_cells
 from ..solvers.budget import check_budget
 from ..solvers.calibration import DISTANCES
@@ -302,7 +305,52 @@ class CalibrateThenReduceCalibrator(SamplerCalibrator):
             raise ValueError(f"bounds={tuple(self.bounds)} with calibration='raking': the dense step cannot honour them; "
                              "pass calibration='logit' (raking kept within the bounds) or 'linear' (truncated)")
         self.dense_weights_ = calibrate_support(problem, None, self.calibration, self.bounds, self.on_infeasible).weights
+        self._reduce(problem, k)
+
+    def _reduce(self, problem, k):
+        """Keep ``k`` records of the dense calibration ``dense_weights_`` by systematic PPS, then calibrate them."""
         pi = inclusion_probabilities(self.dense_weights_, k)
         self.sample_ = systematic_sample(pi, self.seed)
         ht = np.where(self.sample_, self.dense_weights_ / np.where(pi > 0, pi, 1.0), 0.0)
         _finish_sample(self, problem, ht)
+
+    def reduced(self, data, marginal_targets=None, continuous_targets=None, weight_col="weight", *, n_records, seed):
+        """The same dense calibration reduced to another budget or seed, without calibrating every record again.
+
+        The dense step depends on neither ``n_records`` nor ``seed``: a sweep over budgets and
+        seeds calibrates once and reduces many times.  The result is the fit
+        ``CalibrateThenReduceCalibrator(n_records, seed=seed, ...)`` (the other parameters this
+        estimator's) gives, weight for weight.
+
+        Parameters
+        ----------
+        data : DataFrame or CalibrationProblem
+            The data (or prepared problem) this estimator was fitted on.
+        marginal_targets, continuous_targets : dict, optional
+            Targets (DataFrame input).
+        weight_col : str or None, default "weight"
+            Design weights (DataFrame input).
+        n_records : int
+            Records to keep.
+        seed : int or None
+            Seed of the sampling.
+
+        Returns
+        -------
+        CalibrateThenReduceCalibrator
+            A fitted copy with ``n_records`` and ``seed`` set.
+        """
+        if not hasattr(self, "dense_weights_"):
+            raise AttributeError("CalibrateThenReduceCalibrator is not fitted: call fit first")
+        problem = as_problem(data, marginal_targets, continuous_targets, weight_col)
+        if problem.n_records != self.dense_weights_.size:
+            raise ValueError(f"data has {problem.n_records} records but the fit has {self.dense_weights_.size}")
+        est = copy.deepcopy(self)
+        est._reset()
+        est.set_params(n_records=n_records, seed=seed)
+        est._validate_params()
+        est.dense_weights_ = self.dense_weights_.copy()
+        est._reduce(problem, _check_budget(est.n_records, problem))
+        est.weight_col_ = weight_col if isinstance(data, pd.DataFrame) else "(a prepared problem)"
+        est._finish(problem)
+        return est

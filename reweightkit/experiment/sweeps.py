@@ -423,17 +423,24 @@ def sweep_budget_sampler(task, *, method, budgets, seeds=range(5), refit="raking
     -------
     DataFrame
         One row per (budget, seed) with ``n_records`` filled, and :data:`BUDGET_COLUMNS`.
+        Calibrate-then-reduce calibrates every record once
+        (:meth:`~reweightkit.CalibrateThenReduceCalibrator.reduced`): its first row's
+        ``seconds`` include that step, the others' only their reduction and refit.
     """
     task = check_task(task)
     if method not in SAMPLERS:
         raise ValueError(f"method must be one of {sorted(SAMPLERS)}, got {method!r}")
     ks, seeds = _budgets(budgets, task.problem.n_records), check_seeds(seeds)
-    rows = []
+    rows, first = [], None
     for g, k, s in tqdm([(g, k, s) for g, k in enumerate(ks) for s in seeds], desc=method, disable=not verbose):
         t0 = time.perf_counter()
-        kw = {"calibration": refit} if method == "calibrate-reduce" and bounds is not None else {}
-        cal = _quiet(SAMPLERS[method](k, seed=s, refit=refit, bounds=bounds, on_infeasible="least_squares", **kw).fit,
-                     task.problem)
+        if first is not None:  # calibrate-then-reduce: one dense calibration for every budget and seed
+            cal = _quiet(first.reduced, task.problem, n_records=k, seed=s)
+        else:
+            kw = {"calibration": refit} if method == "calibrate-reduce" and bounds is not None else {}
+            cal = _quiet(SAMPLERS[method](k, seed=s, refit=refit, bounds=bounds, on_infeasible="least_squares",
+                                          **kw).fit, task.problem)
+            first = cal if method == "calibrate-reduce" else None
         rows.append(budget_columns(result_row(task, cal, method, g, seed=s, seconds=time.perf_counter() - t0,
                                               n_records=k), k, n_active(cal.base_weights_), cal, task))
     return pd.DataFrame(rows)

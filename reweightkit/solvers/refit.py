@@ -243,14 +243,12 @@ def calibrate_support(problem, support=None, distance="raking", bounds=None, on_
             cause = (f" The bounds are the cause: without them these records meet every target; bounds={bounds} "
                      f"bound g = w / base (base: {base_name})"
                      f", and keeping {S.size} of {n} records needs g near {n / S.size:.3g} on average there.")
-    if on_infeasible == "raise":
-        detail = ", ".join(f"{nm} (short by {shortfall[names.index(nm)]:+.1%})" for nm in missed[:10])
-        raise ValueError(
-            f"the targets cannot be met exactly on {where} with distance={distance!r} and bounds={bounds}: the "
-            f"closest attainable fit still misses {len(missed)} of {len(names)} targets: {detail}.{cause} Widen the "
-            "bounds, keep more records (at least one per targeted category, and more records than independent "
-            "targets), or pass on_infeasible='least_squares' for the bounded least-squares fit")
-    raise AssertionError("unreachable: on_infeasible is 'raise' or 'least_squares'")  # pragma: no cover
+    detail = ", ".join(f"{nm} (short by {shortfall[names.index(nm)]:+.1%})" for nm in missed[:10])
+    raise ValueError(
+        f"the targets cannot be met exactly on {where} with distance={distance!r} and bounds={bounds}: the "
+        f"closest attainable fit still misses {len(missed)} of {len(names)} targets: {detail}.{cause} Widen the "
+        "bounds, keep more records (at least one per targeted category, and more records than independent "
+        "targets), or pass on_infeasible='least_squares' for the bounded least-squares fit")
 
 
 @dataclass
