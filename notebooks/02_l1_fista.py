@@ -31,7 +31,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from IPython.display import HTML, display
 from scipy.optimize import minimize
 
 import reweightkit as rk
@@ -174,12 +173,13 @@ default = int(np.argmin(np.abs(np.array(path.penalties) - 0.05)))
 rk.widgets.path_explorer(path, index=default)
 
 # %% [markdown]
-# The same view at $\alpha \approx 0.05$ (static):
+# The same slider with its frames computed in advance (every third $\alpha$ of the path), for
+# readers without a live kernel; it opens at $\alpha \approx 0.05$:
 
 # %%
-html, fig = rk.widgets.render_path_state(path, default)
-display(HTML(html))
-fig
+frames = sorted(set(range(0, len(path.penalties), 3)) | {default})
+rk.widgets.static_slider(lambda k: rk.widgets.render_path_state(path, k), frames, label="alpha",
+                         index=frames.index(default), fmt=lambda k: f"{path.penalties[k]:.3g}")
 
 # %% [markdown]
 # ## The warm-started path
@@ -314,3 +314,42 @@ assert set(np.flatnonzero(v.weights_)) <= set(np.flatnonzero(ipm_w))
 # keeps.  FISTA stays the solver these notebooks teach: on this small problem the two take
 # milliseconds, and `benchmarks/bench_l1_solvers.py` measures where the interior-point method pays
 # off (many records, hundreds of targets).
+
+# %% [markdown]
+# ## Exercises
+#
+# Solutions are folded in the book and run with the notebook, so they stay true.
+#
+# :::{admonition} Exercise 2.1: the certificate catches a wrong answer
+# Take the certified FISTA solution `w` at $\lambda = 0.01\,\lambda_{\max}$ and move 1 % of the
+# total weight from the record with the largest weight to the record with the smallest.  Compute the
+# relative duality gap of the moved weights with `duality_gap`.  Does the certificate notice that
+# they are no longer optimal?
+# :::
+
+# %% tags=["hide-cell"]
+moved = w.copy()
+big, small = int(np.argmax(moved)), int(np.argmin(moved))
+shift = 0.01 * moved.sum()
+shift = min(shift, moved[big])
+moved[big] -= shift
+moved[small] += shift
+gap_opt = duality_gap(At, b_t, w, lam)[1]
+gap_moved = duality_gap(At, b_t, moved, lam)[1]
+print(f"relative gap: optimal {gap_opt:.1e}, moved {gap_moved:.1e}")
+assert gap_opt <= 1e-8 < 1e3 * gap_opt < gap_moved
+
+# %% [markdown]
+# :::{admonition} Exercise 2.2: where the weights vanish
+# Show numerically that $\lambda_{\max}$ is the edge: fit at 1.01 and at 0.99 times
+# $\lambda_{\max}$ (`SparseCalibrator(sparsity_weight=...)`) and count the active records.
+# :::
+
+# %% tags=["hide-cell"]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", rk.LambdaMaxWarning)
+    warnings.simplefilter("ignore", rk.TargetMissWarning)
+    above = rk.SparseCalibrator(sparsity_weight=1.01 * lam_max).fit(df, train_marginal, train_continuous)
+    below = rk.SparseCalibrator(sparsity_weight=0.99 * lam_max).fit(df, train_marginal, train_continuous)
+print(f"1.01 lambda_max: {above.n_active_} active records; 0.99 lambda_max: {below.n_active_}")
+assert above.n_active_ == 0 < below.n_active_

@@ -204,12 +204,12 @@ default = hc.penalties.index(1e-4)
 rk.widgets.path_explorer(hc, index=default)
 
 # %% [markdown]
-# At $\lambda_{L0} = 10^{-4}$ (static):
+# The same slider with its frames computed in advance, for readers without a live kernel; it opens
+# at $\lambda_{L0} = 10^{-4}$:
 
 # %%
-html, fig = rk.widgets.render_path_state(hc, default)
-display(HTML(html))
-fig
+rk.widgets.static_slider(lambda k: rk.widgets.render_path_state(hc, k), range(len(hc.penalties)),
+                         label="lambda_L0", index=default, fmt=lambda k: f"{hc.penalties[k]:.3g}")
 
 # %%
 first = {lam: hc.weights[hc.rows(hc.penalties.index(lam)).index[0]] for lam in (1e-7, 1e-4)}
@@ -223,3 +223,35 @@ assert mean_active[1e-4] > 5 * mean_active[1e-7]
 # weights (at $\lambda_{L0} = 10^{-4}$ an active record's mean weight is more than five times what it
 # is at $10^{-7}$).  Its price is non-convexity (no certificate, seed dependence)
 # and 2,000 epochs of training where L1 takes milliseconds; notebook 4 compares them.
+
+# %% [markdown]
+# ## Exercises
+#
+# Solutions are folded in the book and run with the notebook, so they stay true.
+#
+# :::{admonition} Exercise 3.1: a closed gate by simulation
+# For $\log\alpha = 1$, estimate $P(z = 0)$ from 200,000 gates drawn with
+# `rk.problem.sample_gates` and compare with `rk.problem.gate_prob_zero`.  How many standard
+# errors apart are they?
+# :::
+
+# %% tags=["hide-cell"]
+z = rk.problem.sample_gates(1.0, 200_000, seed=1)
+p0 = float(rk.problem.gate_prob_zero(1.0))
+se = np.sqrt(p0 * (1 - p0) / z.size)
+print(f"simulated {(z == 0).mean():.4f}, exact {p0:.4f}: {abs((z == 0).mean() - p0) / se:.1f} standard errors apart")
+assert abs((z == 0).mean() - p0) < 5 * se
+
+# %% [markdown]
+# :::{admonition} Exercise 3.2: reading the path
+# From `hc.table` (every $\lambda_{L0}$ and seed of the slider), find the smallest $\lambda_{L0}$
+# whose mean number of active records over the seeds is below 500, and its mean held-out error.
+# :::
+
+# %% tags=["hide-cell"]
+means = hc.table.groupby("lambda_l0")[["n_active", "test_error"]].mean()
+first = means[means.n_active < 500].index.min()
+print(f"lambda_L0 = {first:g}: {means.loc[first, 'n_active']:.0f} records on average, "
+      f"held-out error {means.loc[first, 'test_error']:.2%}")
+assert np.isclose(means.loc[first, "n_active"], spread.loc[first, "active_mean"])
+assert (means.loc[means.index < first, "n_active"] >= 500).all()

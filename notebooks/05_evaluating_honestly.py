@@ -124,3 +124,31 @@ assert choice.set_index("budget").loc[1000, "best"] == "subsample"
 # held-out targets that the train targets predict, over replicate samples, and read differences
 # against their standard errors.**  A single sample with unpredictable held-out targets
 # (notebook 4) cannot rank methods at all.
+
+# %% [markdown]
+# ## Exercises
+#
+# Solutions are folded in the book and run with the notebook, so they stay true.
+#
+# :::{admonition} Exercise 5.1: how much do the samples differ?
+# The dense raking row of `summary` averages three replicate samples.  From `results`, list each
+# sample's dense held-out error and check the mean and standard error against `summary`.
+# :::
+
+# %% tags=["hide-cell"]
+per_sample = results[results.method == "dense"].set_index("replicate").test_error
+print(per_sample.to_string(float_format=lambda v: f"{v:.2%}"))
+assert len(per_sample) == REPLICATES
+assert np.isclose(per_sample.mean(), dense.test_error)
+assert np.isclose(per_sample.std(ddof=1) / np.sqrt(REPLICATES), dense.test_error_se)
+
+# %% [markdown]
+# :::{admonition} Exercise 5.2: a difference in standard errors
+# At about 700 records the subsample beat Hard Concrete.  Express the difference of their mean
+# held-out errors in standard errors of the difference, $\sqrt{se_1^2 + se_2^2}$.
+# :::
+
+# %% tags=["hide-cell"]
+z_diff = (hc_700.test_error - sub_700.test_error) / np.hypot(hc_700.test_error_se, sub_700.test_error_se)
+print(f"Hard Concrete minus subsample: {hc_700.test_error - sub_700.test_error:+.2%}, {z_diff:.1f} standard errors")
+assert z_diff > 2

@@ -216,3 +216,32 @@ print(f"total: real {dense_w.sum():,.2f}, integer {integer_w.sum():,}; largest p
       f"{target_table.relative_error.abs().max():.2e}")
 assert integer_w.sum() == round(dense_w.sum()) and np.max(np.abs(integer_w - dense_w)) < 1
 assert target_table.relative_error.abs().max() < 1e-3
+
+# %% [markdown]
+# ## Exercises
+#
+# Solutions are folded in the book and run with the notebook, so they stay true.
+#
+# :::{admonition} Exercise 6.1: the winner at 300 records
+# From `held_out` (mean held-out error per budget and method), which method wins at a budget of 300
+# records, and how many percentage points does it gain over Hard Concrete with a raking refit?
+# :::
+
+# %% tags=["hide-cell"]
+row = held_out.loc[300].drop("dense", errors="ignore")
+print(f"winner at 300: {row.idxmin()} {row.min():.2%}; Hard Concrete + refit {row['hardconcrete-k-refit']:.2%} "
+      f"({100 * (row['hardconcrete-k-refit'] - row.min()):.1f} points more)")
+assert row.idxmin() == winners.loc[300] and row["hardconcrete-k-refit"] >= row.min()
+
+# %% [markdown]
+# :::{admonition} Exercise 6.2: another integer draw
+# Integerise the dense weights again with a different seed.  Are the integer weights the same?
+# Does the total still equal the rounded real total, and is every record still within one person
+# of its real weight?
+# :::
+
+# %% tags=["hide-cell"]
+other = rk.solvers.integerize(dense_w, "trs", seed=1)
+print(f"records whose integer weight differs between seeds 0 and 1: {int((other != integer_w).sum()):,}")
+assert other.sum() == integer_w.sum() == round(dense_w.sum())
+assert np.max(np.abs(other - dense_w)) < 1 and (other != integer_w).any()

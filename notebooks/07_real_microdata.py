@@ -116,3 +116,31 @@ assert best.loc[1000, "its held-out error"] < 2 * dense
 # calibration fix the train totals.  On your own data, run the same comparison
 # (`rk.run_comparison(..., budgets=[...])`, or `reweightkit frontier --benchmark cps1988
 # --budgets ...` for this benchmark) before choosing.
+
+# %% [markdown]
+# ## Exercises
+#
+# Solutions are folded in the book and run with the notebook, so they stay true.
+#
+# :::{admonition} Exercise 7.1: what raking fixes on real people
+# In sample 0 (`table`), which held-out target does raking improve the most (the largest drop of
+# |relative error|), and which does it make worse?
+# :::
+
+# %% tags=["hide-cell"]
+drop = table["design weights"].abs() - table["raked"].abs()
+print(f"most improved: {table.target[drop.idxmax()]} ({drop.max():+.2%}); "
+      f"most worsened: {table.target[drop.idxmin()]} ({drop.min():+.2%})")
+assert drop.max() > 0
+
+# %% [markdown]
+# :::{admonition} Exercise 7.2: every sample, or on average?
+# `gain` holds the held-out error of the design weights and of raking for five samples.  In how
+# many samples does raking help?  Is the average gain driven by one sample?
+# :::
+
+# %% tags=["hide-cell"]
+helped = gain["raked"] < gain["design weights"]
+change = gain["design weights"] - gain["raked"]
+print(f"raking helps in {helped.sum()} of {len(gain)} samples; gains {', '.join(f'{v:+.2%}' for v in change)}")
+assert helped.sum() >= 1 and np.isclose(change.mean(), gain["design weights"].mean() - gain["raked"].mean())

@@ -219,3 +219,39 @@ assert hc_snap.keep_rate < gates.n_active_ / n_records  # the gates keep SNAP ho
 # matched budgets `--budgets 150,450,1500 --refit logit --bounds 0.2,5`.  The full comparison at scale 0.1 (three
 # survey samples, four budgets) is `python scripts/nation_comparison.py`; its results are in `results/nation/`
 # and the README.
+
+# %% [markdown]
+# ## Exercises
+#
+# Solutions are folded in the book and run with the notebook, so they stay true.
+#
+# :::{admonition} Exercise 8.1: what must leave with national persons?
+# With the nesting test's `tree`, find which families reveal `national_persons` and the closure you
+# would have to hold out with it.  Check that `CalibrationTask.from_problem` refuses the family
+# alone and accepts the closure.
+# :::
+
+# %% tags=["hide-cell"]
+print(tree.describe("national_persons"))
+closure = rk.problem.nesting_closure(["national_persons"], tree)
+print("closure:", closure)
+try:
+    rk.CalibrationTask.from_problem(problem, ["national_persons"])
+    refused = False
+except ValueError:
+    refused = True
+accepted = rk.CalibrationTask.from_problem(problem, closure)
+assert refused and len(closure) > 1 and set(accepted.held_out) == set(closure)
+
+# %% [markdown]
+# :::{admonition} Exercise 8.2: how far behind dense?
+# In `matched`, how much larger is each budget method's held-out capped error than dense raking of
+# every record, at the larger budget?
+# :::
+
+# %% tags=["hide-cell"]
+big = matched[matched["n_records"] == ks[-1]].groupby("method").test_capped_error.mean()
+dense_err = float(matched.loc[matched["method"] == "dense", "test_capped_error"].iloc[0])
+print((big - dense_err).sort_values().to_string(float_format=lambda v: f"{v:+.3f}"))
+for m in table.index:  # the same means as the chapter's table
+    assert np.isclose(big[m], table.loc[m, ks[-1]])

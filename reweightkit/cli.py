@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import multiprocessing as mp
 import os
 import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -129,7 +132,7 @@ absolute L1 grid do not scale or do not apply there)."""
 
 def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick=False, seeds=5, epochs=2000,
                  methods=None, verbose=True, budgets=None, scale=0.05, holdout=NATION_HOLDOUT, refit="raking",
-                 bounds=None):
+                 bounds=None, executor=None):
     """Run the comparison end to end and write frontier.png/.csv, summary.csv, runtime.csv into ``out``.
 
     Parameters
@@ -160,6 +163,8 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
         The budgeted methods' refit (:func:`reweightkit.run_comparison`).
     bounds : tuple (lo, hi), optional
         Bounds of that refit.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the (sample, method) units in parallel (:func:`reweightkit.run_comparison`); the same rows.
 
     Returns
     -------
@@ -182,7 +187,7 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
     staging = _staging_dir(out)  # before the computation: a bad --out fails in a second, not after minutes
     try:
         results, summary, runtime = _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets,
-                                             scale, holdout, refit, bounds)
+                                             scale, holdout, refit, bounds, executor)
         results.to_csv(staging / "frontier.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         runtime.to_csv(staging / "runtime.csv", index=False)
@@ -200,8 +205,8 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
 
 
 def _compute(benchmark, replicates, quick, seeds, epochs, methods, verbose, budgets=None, scale=0.05,
-             holdout=NATION_HOLDOUT, refit="raking", bounds=None):
-    kw = dict(seeds=range(seeds), epochs=epochs, verbose=verbose, budgets=budgets)
+             holdout=NATION_HOLDOUT, refit="raking", bounds=None, executor=None):
+    kw = dict(seeds=range(seeds), epochs=epochs, verbose=verbose, budgets=budgets, executor=executor)
     if budgets is not None:
         kw.update(refit=refit, bounds=bounds)
     if methods is not None:
@@ -395,6 +400,10 @@ def main(argv=None) -> int:
     f.add_argument("--bounds", type=_bounds, default=None,
                    help="with --budgets: bounds LO,HI on g of that calibration, e.g. 0.2,5 (every kept record "
                         "keeps a weight >= LO times its base)")
+    f.add_argument("--workers", type=int, default=1,
+                   help="run the comparison's (sample, method) units on N worker processes (default 1: here, in order)")
+    f.add_argument("--scheduler", default=None,
+                   help="run them on a Dask cluster at this scheduler address (pip install 'reweightkit[parallel]')")
     f.add_argument("--quick", action="store_true", help="a small version (for CI)")
     f.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -411,14 +420,29 @@ def _frontier(args, parser) -> int:
         budgets = None if args.budgets is None else [int(k) for k in args.budgets.split(",") if k.strip()]
     except ValueError:
         parser.error(f"--budgets must be comma-separated integers, got {args.budgets!r}")
-    try:
-        _, summary, runtime = run_frontier(out=args.out, benchmark=args.benchmark, replicates=args.replicates,
-                                           quick=args.quick, seeds=args.seeds, epochs=args.epochs, methods=methods,
-                                           verbose=not args.no_progress, budgets=budgets, scale=args.scale,
-                                           holdout=[h.strip() for h in args.holdout.split(",") if h.strip()],
-                                           refit=args.refit, bounds=args.bounds)
-    except ValueError as e:
-        parser.error(str(e))
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    if args.workers > 1 and args.scheduler:
+        parser.error("give --workers (processes here) or --scheduler (a Dask cluster), not both")
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if args.workers > 1:
+            # spawned workers: forking a process whose torch thread pool has run can hang the child
+            executor = stack.enter_context(ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")))
+        elif args.scheduler:
+            try:
+                from distributed import Client
+            except ImportError:
+                parser.error("--scheduler needs Dask: pip install 'reweightkit[parallel]'")
+            executor = stack.enter_context(Client(args.scheduler))
+        try:
+            _, summary, runtime = run_frontier(out=args.out, benchmark=args.benchmark, replicates=args.replicates,
+                                               quick=args.quick, seeds=args.seeds, epochs=args.epochs, methods=methods,
+                                               verbose=not args.no_progress, budgets=budgets, scale=args.scale,
+                                               holdout=[h.strip() for h in args.holdout.split(",") if h.strip()],
+                                               refit=args.refit, bounds=args.bounds, executor=executor)
+        except ValueError as e:
+            parser.error(str(e))
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):
         params = [c for c in PARAM_COLUMNS if summary[c].notna().any()]
         print(summary[["method", *params, "n_fits", "n_active", "train_error", "test_error", "test_error_se",

@@ -4,6 +4,8 @@ Runs ``rk.run_comparison`` once per method (group) and survey sample (so each me
 piece is written at once), appending to ``<out>/frontier.csv``; then ``rk.summarize`` into ``<out>/summary.csv``.
 
     python scripts/nation_comparison.py --scale 0.1 --samples 3 --out results/nation
+
+``benchmarks/results/README.md`` lists the runs whose rows are stored there (the book's national table reads them).
 """
 
 import argparse
@@ -53,6 +55,8 @@ def main():
                 res = rk.run_comparison(task, methods=m.split("+"), budgets=budgets, seeds=[0], epochs=a.epochs,
                                         refit=a.refit, bounds=bounds)
             res["replicate"], res["holdout"], res["scale"] = sample, "+".join(HELD), a.scale
+            res["n_total"] = n
+            res["share"] = res["n_records"].map(dict(zip(budgets, shares)))  # the budget's share (NaN: dense)
             res["method_seconds"] = time.perf_counter() - t
             parts.append(res)
             pd.concat(parts, ignore_index=True).to_csv(out / "frontier.csv", index=False)

@@ -109,4 +109,21 @@ def test_plot_fit_shows_errors_g_and_concentration(published):
     df, tm, tc, _ = published
     axes = rk.plot_fit(rk.SubsampleCalibrator(300, seed=0).fit(df, tm, tc))
     assert len(axes) == 3 and "Kish ESS" in axes[2].get_title()
+
+
+def test_plot_fit_draws_round_off_as_zero_not_full_width_bars(published):
+    """An exact calibration leaves ~1e-15 residuals; the error panel must not magnify them to full-width bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    df, tm, tc, _ = published
+    est = rk.RakeCalibrator().fit(df, tm, tc, weight_col=None)
+    assert 0 < np.abs(est.target_table().relative_error).max() < 1e-8  # round-off, not zero
+    ax1 = rk.plot_fit(est)[0]
+    assert all(p.get_width() == 0 for p in ax1.patches)
+    assert ax1.get_xlim() == (-0.01, 0.01) and any("every train target met" in t.get_text() for t in ax1.texts)
+    # a real miss is still drawn at its size
+    miss = rk.SparseCalibrator(alpha=0.05).fit(df, tm, tc)
+    widths = [abs(p.get_width()) for p in rk.plot_fit(miss)[0].patches]
+    assert max(widths) == pytest.approx(np.abs(miss.target_table().relative_error).max())
     assert rk.weight_summary(np.ones(10))["design_effect"] == pytest.approx(1.0)

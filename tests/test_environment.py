@@ -119,5 +119,9 @@ def test_every_promised_figure_is_an_image(src):
         for o in cell.outputs:
             text = o.get("data", {}).get("text/plain", "") if "image/png" not in o.get("data", {}) else ""
             assert not str(text).startswith("<Figure"), f"{src.stem}: a figure printed as text in\n{cell.source}"
-        if "rk.widgets.render_" in cell.source:
+        if "rk.widgets.static_slider" in cell.source:  # precomputed frames: PNG data URIs in one HTML output
+            html = "".join(str(o.get("data", {}).get("text/html", "")) for o in cell.outputs)
+            assert "rk-static-slider" in html and html.count("data:image/png;base64,") >= 2, \
+                f"{src.stem}: the static slider has no frames in\n{cell.source}"
+        elif "rk.widgets.render_" in cell.source:
             assert images, f"{src.stem}: the static copy has no image in\n{cell.source}"

@@ -109,6 +109,63 @@ def test_plot_helpers_return_axes(published):
     assert rk.plot_runtime(rk.experiment.runtime_table(res)) is not None
 
 
+def _visible_marks(ax):
+    """Legend label -> whether some point of that artist lies inside the axes' limits."""
+    import matplotlib.collections as mcoll
+    import matplotlib.lines as mlines
+    from matplotlib.container import ErrorbarContainer
+
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    seen = {}
+    artists = list(ax.containers) + list(ax.lines) + list(ax.collections)
+    for a in artists:
+        label = a.get_label()
+        if label.startswith("_"):
+            continue
+        if isinstance(a, ErrorbarContainer):
+            xy = np.column_stack(a.lines[0].get_data())
+        elif isinstance(a, mlines.Line2D):
+            xy = np.column_stack(a.get_data())
+            if a.get_linestyle() not in ("None", "") and len(xy) == 2 and xy[0, 0] == 0 and xy[1, 0] == 1:
+                seen[label] = y0 <= xy[0, 1] <= y1  # axhline: x in axes coordinates
+                continue
+        elif isinstance(a, mcoll.LineCollection):
+            segs = a.get_segments()
+            xy = np.concatenate(segs) if segs else np.empty((0, 2))
+        else:
+            continue
+        xy = np.asarray(xy, dtype=float)
+        inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+        seen[label] = seen.get(label, False) or bool(inside.any())
+    return seen
+
+
+def test_frontier_draws_every_legend_entry_inside_the_axes(published):
+    """The issue's complaint: with a capped y axis Hard Concrete, the L1 ranges and the vertex triangles were off
+    the chart while the legend listed them.  By default (log y, no cap) every legend entry has a visible mark."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    df, tm, tc, hm = published
+    res = rk.run_comparison(df, tm, tc, hm, methods=["l1", "hardconcrete", "subsample", "dense"],
+                            alphas=[0.5, 0.05, 0.005], l0_lambdas=[1e-5, 1e-2], sizes=[30, 500], seeds=[0], epochs=40)
+    s = rk.summarize(res)
+    ax = rk.plot_frontier(s)
+    assert ax.get_yscale() == "log"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    seen = _visible_marks(ax)
+    assert set(legend) <= set(seen)
+    assert all(seen[label] for label in legend), {k: v for k, v in seen.items() if not v}
+    assert any("vertex" in label for label in legend) and any("HardConcrete" in label for label in legend)
+    # with a cap, a method whose every point is above it says so in its legend label
+    top = float(s.loc[s.method == "l1", "test_error"].min()) * 0.9
+    capped = rk.plot_frontier(s, ymax=top)
+    labels = [t.get_text() for t in capped.get_legend().get_texts()]
+    assert any(label.startswith("L1 (above the y range)") for label in labels), labels
+    with pytest.raises(ValueError, match="yscale must be"):
+        rk.plot_frontier(s, yscale="symlog")
+
+
 def test_cli_quick_writes_all_four_files(tmp_path, capsys):
     assert main(["frontier", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     for f in ["frontier.png", "frontier.csv", "summary.csv", "runtime.csv"]:

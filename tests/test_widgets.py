@@ -57,8 +57,15 @@ def test_moved_target_slider_works_with_uniform_design_weights(published):
     df, tm, tc, _ = published
     html, fig = widgets.render_moved_target(df.drop(columns="weight"), tm, None, "age_group=65+", 1.2, weight_col=None)
     assert "age_group=65+ &times; 1.20" in html and isinstance(fig, Figure)
-    scatter = fig.axes[1].collections[0].get_offsets()
-    assert np.all(np.asarray(scatter)[:, 0] == 1.0)  # the design weights plotted are the uniform ones
+    # the second panel: records per age group in the file (grey) and kept by the fit (blue), by hand
+    fit = widgets.moved_target_fit(df.drop(columns="weight"), tm, None, "age_group=65+", 1.2, weight_col=None)
+    bars = fig.axes[1].patches
+    cats = list(tm["age_group"])
+    assert len(bars) == 2 * len(cats)
+    for k, cat in enumerate(cats):
+        member = (df["age_group"] == cat).to_numpy()
+        assert bars[k].get_width() == member.sum()
+        assert bars[len(cats) + k].get_width() == (member & (fit["weights"] > 1e-9)).sum()
 
 
 def test_moved_target_rejects_unknown_target_and_bad_factor(published):
@@ -173,3 +180,29 @@ def test_family_holdout_view_and_per_family_summary():
     slider.value = "state_snap+district_snap"  # held out with the family that sums to it
     menu.value = "test_error"
     assert "state_snap" in box.children[2].value
+
+
+def test_static_slider_stores_every_frame_and_switches_without_a_kernel(published):
+    df, tm, tc, _ = published
+    factors = [0.8, 1.0, 1.2]
+    s = widgets.static_slider(lambda f: widgets.render_moved_target(df, tm, tc, "age_group=65+", f), factors,
+                              label="factor", index=1)
+    assert len(s) == 3 and s.values == factors
+    # each frame is the render function's own output at that value
+    for f, caption in zip(factors, s.captions):
+        assert caption == widgets.render_moved_target(df, tm, tc, "age_group=65+", f)[0]
+    assert all(p.startswith(b"\x89PNG") for p in s.pngs) and len(set(s.pngs)) == 3
+    html = s._repr_html_()
+    assert html.count('class="rk-frame"') == 3 and html.count("display:none") == 4  # 2 hidden images + 2 captions
+    assert 'type="range" min="0" max="2"' in html and 'value="1"' in html and "<script>" in html
+    assert "http" not in html  # nothing to fetch: frames are data URIs
+    assert html == s._repr_html_()  # deterministic output (no random ids): stored notebooks do not churn
+
+
+def test_static_slider_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="render must be callable"):
+        widgets.static_slider(None, [1], label="x")
+    with pytest.raises(ValueError, match="values must hold 1 to 40 frames"):
+        widgets.static_slider(lambda v: ("", None), [], label="x")
+    with pytest.raises(ValueError, match="index must be an integer in \\[0, 1\\]"):
+        widgets.static_slider(lambda v: ("", None), [1, 2], label="x", index=2)

@@ -7,6 +7,7 @@ from .data import published_example, superpopulation, synthetic_problem
 from .io import load_weights, read_targets, save_weights
 from .methods import METHOD_ALIASES, METHODS, Method, canonical_method, method_label
 from .nation import NATION_FAMILIES, NATION_FAMILY_TREE, NationBenchmark, nation
+from .parallel import ComparisonError, local_cluster
 from .plotting import plot_fit, plot_frontier, plot_runtime, plot_train_test
 from .realdata import REGIONS_CPS, cps1988_benchmark, cps1988_population
 from .summary import pareto_front, runtime_table, summarize
@@ -33,4 +34,5 @@ __all__ = ["BUDGET_METHODS", "COLUMNS", "CalibrationTask", "DEFAULT_METHODS", "M
            "published_example", "read_targets", "result_row", "run_comparison", "run_replicates", "run_family_holdout",
            "runtime_table", "save_weights", "summarize", "superpopulation", "sweep_budget_hard_concrete",
            "sweep_budget_l1", "sweep_budget_sampler", "sweep_hard_concrete", "sweep_l1", "sweep_subsample",
-           "synthetic_problem", "nation", "NationBenchmark", "NATION_FAMILIES", "NATION_FAMILY_TREE"]
+           "synthetic_problem", "nation", "NationBenchmark", "NATION_FAMILIES", "NATION_FAMILY_TREE", "ComparisonError",
+           "local_cluster"]

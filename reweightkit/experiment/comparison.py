@@ -9,6 +9,7 @@ from .._validation import check_grid, check_seeds
 from ..problem.nnlasso import alpha_grid
 from ..problem.system import margin_cells
 from .methods import METHODS, canonical_method
+from .parallel import Plan, check_executor, execute
 from .sweeps import COLUMNS, PUBLISHED_L0_LAMBDAS, PUBLISHED_L1_LAMBDAS
 from .task import CalibrationTask, family_holdout_tasks
 
@@ -29,7 +30,7 @@ def _subsample_sizes(n):
 def run_comparison(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None, *,
                    alphas=None, l1_lambdas=PUBLISHED_L1_LAMBDAS, l0_lambdas=PUBLISHED_L0_LAMBDAS, sizes=None,
                    seeds=range(5), epochs=2000, methods=None, budgets=None, refit="raking", bounds=None,
-                   weight_col="weight", verbose=False):
+                   weight_col="weight", verbose=False, executor=None):
     """Every method's sweep on one task, scored on train and held-out targets.
 
     The train problem is prepared once and the held-out system built once; every
@@ -74,13 +75,35 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
     weight_col : str or None, default "weight"
         Design weights (DataFrame input).
     verbose : bool, default False
-        Progress bars.
+        Progress bars (with ``executor``: one bar over finished units).
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the methods' sweeps in parallel, one unit per method (the two Hard Concrete budget methods share
+        one); the task travels once per worker, each unit runs on one thread, and the rows are those of the
+        serial run with one thread, in the same order (:mod:`reweightkit.experiment.parallel`).
 
     Returns
     -------
     DataFrame
         One row per fit, :data:`reweightkit.COLUMNS` first.
+
+    Raises
+    ------
+    ComparisonError
+        With ``executor``, when a unit fails: every failed unit named, the others' rows in ``.partial``.
     """
+    plan = _plan(data, train_marginal, train_continuous, test_marginal, test_continuous, alphas=alphas,
+                 l1_lambdas=l1_lambdas, l0_lambdas=l0_lambdas, sizes=sizes, seeds=seeds, epochs=epochs, methods=methods,
+                 budgets=budgets, refit=refit, bounds=bounds, weight_col=weight_col, verbose=verbose)
+    return _ordered(execute([plan], executor, progress=verbose)[0])
+
+
+def _ordered(out):
+    return out[COLUMNS + [c for c in out.columns if c not in COLUMNS]]
+
+
+def _plan(data, train_marginal, train_continuous, test_marginal, test_continuous, *, alphas, l1_lambdas, l0_lambdas,
+          sizes, seeds, epochs, methods, budgets, refit, bounds, weight_col, verbose, labels=None):
+    """Validate one comparison and return its :class:`~reweightkit.experiment.parallel.Plan` (nothing is fitted)."""
     methods = list((BUDGET_METHODS if budgets is not None else DEFAULT_METHODS) if methods is None else
                    [canonical_method(m) for m in methods])
     if not methods:
@@ -127,12 +150,27 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
     }
     n_cells = int(np.unique(margin_cells(task.problem.system)).size)
     options["sizes"] = [int(k) for k in options["sizes"] if n_cells <= k <= n]
-    parts = [METHODS[name].run(task, options) for name in METHODS if name in methods]
-    out = pd.concat(parts, ignore_index=True)
-    return out[COLUMNS + [c for c in out.columns if c not in COLUMNS]]
+    return Plan(task, options, methods, dict(labels or {}))
 
 
-def run_replicates(sample, replicates, **comparison_kw):
+def _plans(tasks, comparison_kw):
+    """A plan per ``(labels, data args)``, every one validated before anything is fitted."""
+    kw = dict(comparison_kw)
+    defaults = {"alphas": None, "l1_lambdas": PUBLISHED_L1_LAMBDAS, "l0_lambdas": PUBLISHED_L0_LAMBDAS, "sizes": None,
+                "seeds": range(5), "epochs": 2000, "methods": None, "budgets": None, "refit": "raking", "bounds": None,
+                "weight_col": "weight", "verbose": False}
+    unknown = sorted(set(kw) - set(defaults))
+    if unknown:
+        raise TypeError(f"unknown run_comparison argument(s) {unknown}; allowed: {sorted(defaults)}")
+    opts = {**defaults, **kw}
+    plans = []
+    for labels, args in tasks:
+        args = tuple(args) + (None,) * (5 - len(args))
+        plans.append(_plan(*args, labels=labels, **opts))
+    return plans, opts["verbose"]
+
+
+def run_replicates(sample, replicates, *, executor=None, **comparison_kw):
     """:func:`run_comparison` on ``replicates`` independent samples, concatenated.
 
     Parameters
@@ -143,6 +181,9 @@ def run_replicates(sample, replicates, **comparison_kw):
         or ``(task,)`` with a prepared :class:`reweightkit.CalibrationTask`.
     replicates : int
         Number of samples (seeds ``0 .. replicates - 1``).
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run every (sample, method) unit in parallel; the same rows as the serial run with one thread, in the
+        same order (see :func:`run_comparison`).  The samples are drawn here, in order, before any fit.
     **comparison_kw
         Passed to :func:`run_comparison`.
 
@@ -154,15 +195,12 @@ def run_replicates(sample, replicates, **comparison_kw):
     """
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
         raise ValueError(f"replicates must be an integer >= 1, got {replicates!r}")
-    parts = []
-    for r in range(int(replicates)):
-        res = run_comparison(*sample(seed=r), **comparison_kw)
-        res["replicate"] = r
-        parts.append(res)
-    return pd.concat(parts, ignore_index=True)
+    check_executor(executor)
+    plans, verbose = _plans([({"replicate": r}, sample(seed=r)) for r in range(int(replicates))], comparison_kw)
+    return pd.concat([_ordered(out) for out in execute(plans, executor, progress=verbose)], ignore_index=True)
 
 
-def run_family_holdout(problem, families=None, *, nesting="closure", tree=None, **comparison_kw):
+def run_family_holdout(problem, families=None, *, nesting="closure", tree=None, executor=None, **comparison_kw):
     """:func:`run_comparison` once per held-out family or group (leave-one-group-out), concatenated.
 
     A family that training families reveal (its targets are sums of theirs: state SNAP
@@ -183,6 +221,9 @@ def run_family_holdout(problem, families=None, *, nesting="closure", tree=None, 
     tree : FamilyNesting or dict, optional
         ``family -> families revealing it`` (e.g. :attr:`reweightkit.NationBenchmark.family_tree`);
         tested once on the matrix when omitted.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run every (held-out group, method) unit in parallel; the same rows as the serial run with one thread,
+        in the same order (see :func:`run_comparison`).
     **comparison_kw
         Passed to :func:`run_comparison` (methods, grids, seeds, epochs, budgets, ...).
 
@@ -192,11 +233,10 @@ def run_family_holdout(problem, families=None, *, nesting="closure", tree=None, 
         Every fit, with a ``holdout`` column naming the families its test scores are on
         (joined by ``+``).
     """
-    parts = []
-    for fam, task in family_holdout_tasks(problem, families, nesting=nesting, tree=tree):
-        res = run_comparison(task, **comparison_kw)
-        res["holdout"] = fam
-        parts.append(res)
-    if not parts:
+    check_executor(executor)
+    tasks = [({"holdout": fam}, (task,)) for fam, task in family_holdout_tasks(problem, families, nesting=nesting,
+                                                                                tree=tree)]
+    if not tasks:
         raise ValueError("families is empty: name at least one family to hold out")
-    return pd.concat(parts, ignore_index=True)
+    plans, verbose = _plans(tasks, comparison_kw)
+    return pd.concat([_ordered(out) for out in execute(plans, executor, progress=verbose)], ignore_index=True)

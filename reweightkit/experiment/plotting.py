@@ -9,6 +9,9 @@ from matplotlib.ticker import FuncFormatter
 from .methods import METHODS, method_label
 from .summary import pareto_front
 
+# relative errors below this are the solvers' round-off (exact calibration stops at ~1e-10), drawn as zero
+PRECISION = 1e-8
+
 __all__ = ["plot_frontier", "plot_train_test", "plot_runtime", "plot_fit"]
 
 
@@ -17,19 +20,30 @@ def _style(method):
     return m.style if m is not None else ("o-", None)
 
 
+def _minor_percent(v, _):
+    """Label the 2x and 5x minor ticks of a log axis in percent, leave the others blank."""
+    if v <= 0:
+        return ""
+    lead = v / 10 ** np.floor(np.log10(v))
+    return f"{100 * v:.3g}%" if np.isclose(lead, 2) or np.isclose(lead, 5) else ""
+
+
 def _ax(ax):
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 5))
     return ax
 
 
-def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-out error", ymax="auto"):
+def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-out error", ymax=None, yscale="log"):
     """Frontier: x = mean active records (log), y = mean error, error bars = standard error across seeds.
 
     Dense raking, when present, is a horizontal reference line; the Pareto front (no fit
     with fewer records and lower error) is drawn as a grey step line; fits that keep no
-    record are not plotted at a made-up x but counted in a note under the axes, and so
-    are points above the y range.
+    record are not plotted at a made-up x but counted in a note under the axes.  By default
+    the y-axis is logarithmic and shows every point, so the high-error arms (a Hard Concrete
+    sweep, an L1 vertex) stay on the chart next to the best ones: every legend entry has a
+    visible mark.  With ``ymax`` set, points above it are counted in the note and a method
+    with no point below it is labelled "(above the y range)" in the legend.
 
     Parameters
     ----------
@@ -41,10 +55,11 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
         The error column.
     title : str
         Axes title.
-    ymax : float, "auto" or None, default "auto"
-        Upper y limit: ``"auto"`` shows the competitive region (three times the best
-        error among fits keeping at least one record, at least 10 points and at most
-        the largest error); ``None`` shows everything.
+    ymax : float or None, default None
+        Upper y limit; ``None`` shows every point.
+    yscale : {"log", "linear"}, default "log"
+        The y-axis scale.  On a log axis an error of exactly zero cannot be drawn: such
+        points are counted in the note.
 
     Returns
     -------
@@ -53,26 +68,42 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
     if summary is None or len(summary) == 0 or not {"method", "n_active", y} <= set(summary.columns):
         raise ValueError(f"summary must be a non-empty DataFrame with 'method', 'n_active' and {y!r} columns "
                          "(the output of rk.summarize)")
+    if yscale not in ("log", "linear"):
+        raise ValueError(f"yscale must be 'log' or 'linear', got {yscale!r}")
+    if ymax is not None and not (np.isfinite(ymax) and ymax > 0):
+        raise ValueError(f"ymax must be a positive number or None, got {ymax!r}")
     ax = _ax(ax)
     kept = summary[summary["n_active"] >= 1]
     zero = summary[summary["n_active"] < 1]
     dense = kept[kept["method"] == "dense"]
-    if ymax == "auto":
-        top = float(kept[y].max()) if len(kept) else 1.0
-        ymax = min(max(3 * float(kept[y].min()), 0.10), top * 1.05) if len(kept) else None
+
+    def off(values):
+        """Which values cannot be seen: above ymax, or not positive on a log axis."""
+        v = np.asarray(values, dtype=float)
+        hidden = ~np.isfinite(v)
+        if ymax is not None:
+            hidden |= v > ymax
+        if yscale == "log":
+            hidden |= v <= 0
+        return hidden
+
     for method, g in kept[kept["method"] != "dense"].groupby("method", sort=False):
         g = g.sort_values("n_active")
         fmt, color = _style(method)
         label = method_label(method)
+        if off(g[y]).all():
+            label += " (above the y range)" if ymax is not None else " (no positive error to draw)"
         ax.errorbar(g["n_active"], g[y], yerr=g.get(f"{y}_se"), fmt=fmt, color=color, capsize=3, markersize=5,
                     lw=1.3, label=label)
         if y == "test_error" and "test_error_min" in g and g["test_error_min"].notna().any():
             # L1's optimum is a set: the held-out error ranges over it; mark the vertex solution too
             h = g[g["test_error_min"].notna()]
             ax.vlines(h["n_active"], h["test_error_min"], h["test_error_max"], color=color, alpha=0.35, lw=4,
-                      label=f"{label}: range over the optimal set")
-            ax.plot(h["vertex_n_active"], h["vertex_test_error"], "v", color=color, mfc="none",
-                    label=f"{label}: vertex solution")
+                      label=f"{method_label(method)}: range over the optimal set")
+            vertex_label = f"{method_label(method)}: vertex solution"
+            if off(h["vertex_test_error"]).all():
+                vertex_label += " (above the y range)"
+            ax.plot(h["vertex_n_active"], h["vertex_test_error"], "v", color=color, mfc="none", label=vertex_label)
     for row in dense.itertuples():
         ax.axhline(getattr(row, y), color="k", ls=":", lw=1.2,
                    label=f"{method_label('dense')} ({row.n_active:,.0f} records)")
@@ -83,18 +114,34 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
     ax.set_xscale("log")
     ax.set_xlabel("Active records (weight > 1e-9)")
     ax.set_ylabel("Held-out error (mean |relative error|)" if y == "test_error" else y)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_ylim(0, ymax)
+    values = [kept[y].to_numpy(dtype=float)]
+    if y == "test_error" and "vertex_test_error" in kept:
+        values.append(kept["vertex_test_error"].dropna().to_numpy(dtype=float))
+    if y == "test_error" and "test_error_min" in kept:
+        values.append(kept["test_error_min"].dropna().to_numpy(dtype=float))
+    values = np.concatenate(values)
+    shown = values[~off(values)]
+    if yscale == "log":
+        ax.set_yscale("log")
+        if shown.size:
+            top = shown.max() * 1.5 if ymax is None else ymax
+            ax.set_ylim(shown.min() / 1.5, top)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.3g}%"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_minor_percent))
+    else:
+        ax.set_ylim(0, ymax)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     notes = []
     if len(zero):
         notes.append(f"not shown: {len(zero)} fit(s) keeping no record ("
                      + ", ".join(sorted({method_label(m) for m in zero['method']})) + ")")
-    if ymax is not None and (kept[y] > ymax).any():
-        notes.append(f"{int((kept[y] > ymax).sum())} point(s) above {ymax:.0%} (plot_frontier(..., ymax=None) "
-                     "shows all)")
+    hidden = int(off(kept[y]).sum())
+    if hidden:
+        why = f"above {ymax:.0%}" if ymax is not None else "at zero error"
+        notes.append(f"{hidden} point(s) {why} not drawn")
     if notes:
         ax.text(0.0, -0.16, "; ".join(notes), transform=ax.transAxes, fontsize=7, va="top", color="#555555")
-    ax.grid(True, alpha=0.25)
+    ax.grid(True, which="major", alpha=0.25)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_title(title)
     return ax
@@ -154,6 +201,10 @@ def plot_runtime(runtime, ax=None):
 def plot_fit(estimator, axes=None):
     """One fit at a glance: per-target relative errors, the distribution of g = w / w0, and concentration.
 
+    Relative errors below ``PRECISION`` (1e-8, the round-off of an exact calibration) are drawn
+    as zero, so a fit that meets every target shows empty bars and says so instead of magnifying
+    1e-15 residuals to full-width bars.
+
     Parameters
     ----------
     estimator : BaseCalibrator
@@ -171,10 +222,18 @@ def plot_fit(estimator, axes=None):
         _, axes = plt.subplots(1, 3, figsize=(14, 4), gridspec_kw={"width_ratios": [1.3, 1, 1]})
     ax1, ax2, ax3 = axes
     t = estimator.target_table()
-    order = np.argsort(-np.abs(t["relative_error"].to_numpy()))[:25]
+    err = t["relative_error"].to_numpy(dtype=float)
+    # errors below the solver's precision are round-off, not misses: drawn as zero, not blown up to full width
+    err = np.where(np.abs(err) < PRECISION, 0.0, err)
+    order = np.argsort(-np.abs(err), kind="stable")[:25]
     shown = t.iloc[order[::-1]]
-    ax1.barh(shown["target"].astype(str), shown["relative_error"], color="#1f77b4")
+    ax1.barh(shown["target"].astype(str), err[order[::-1]], color="#1f77b4")
     ax1.axvline(0, color="k", lw=0.8)
+    if not np.any(err):
+        ax1.set_xlim(-0.01, 0.01)
+        ax1.text(0.5, 0.5, f"every train target met\n(|error| < {PRECISION:.0e}, the solver's precision)",
+                 transform=ax1.transAxes, ha="center", va="center", fontsize=9,
+                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
     ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+.1%}"))
     ax1.set_xlabel("relative error of the calibrated total")
     ax1.set_title(f"train targets (largest {len(shown)} of {len(t)})")

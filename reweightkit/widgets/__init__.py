@@ -17,6 +17,7 @@ import pandas as pd
 from ..problem.gates import BETA, GAMMA, ZETA
 from .figures import HOLDOUT_METRICS, render_budget, render_family_holdout, render_gate, render_moved_target, render_path_state
 from .paths import PenaltyPath, hard_concrete_path, l1_path, moved_target_fit
+from .static import StaticSlider, static_slider
 
 __all__ = [
     "PenaltyPath",
@@ -33,6 +34,8 @@ __all__ = [
     "budget_explorer",
     "render_family_holdout",
     "family_explorer",
+    "StaticSlider",
+    "static_slider",
 ]
 
 

@@ -105,7 +105,7 @@ def render_path_state(path: PenaltyPath, index: int):
 
 
 def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01, weight_col="weight"):
-    """Summary and figure after moving one target: per-target relative errors and the weights.
+    """Summary and figure after moving one target: per-target relative errors and the records each category keeps.
 
     Parameters
     ----------
@@ -143,12 +143,17 @@ def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01,
     ax1.set_xlabel("relative error of the calibrated total")
     ax1.set_title("per-target errors (moved target in red)")
     w = fit["weights"]
-    d = fit["design"]
     act = w > ACTIVE_TOL
-    ax2.scatter(d[act], w[act], s=4, alpha=0.5)
-    ax2.set_xlabel("design weight")
-    ax2.set_ylabel("calibrated weight")
-    ax2.set_title(f"calibrated vs design weights ({fit['n_active']} active)")
+    # what sparsity does: how many of each category's records keep a weight
+    cats = [(f"{col}={cat}", (df[col] == cat).to_numpy()) for col, cs in fit["marginal"].items() for cat in cs]
+    names = [name for name, _ in cats]
+    total = np.array([member.sum() for _, member in cats])
+    kept = np.array([(member & act).sum() for _, member in cats])
+    ax2.barh(names, total, color="#dddddd", label="records in the file")
+    ax2.barh(names, kept, color="#1f77b4", label="records kept (weight > 0)")
+    ax2.set_xlabel("records")
+    ax2.legend(fontsize=7, loc="lower right", framealpha=0.9)
+    ax2.set_title(f"records kept per category ({fit['n_active']} of {len(df)})")
     return html, fig
 
 

@@ -1,0 +1,217 @@
+"""The book as a class opens it: built by ``bash book/build.sh``, served on localhost, read in headless Chromium
+with every request outside localhost blocked.
+
+Each chapter must load every figure, typeset every formula with the MathJax shipped in ``_static`` (no raw
+``\\(`` left), have its Binder launch link to the notebook's own path, and hold at least two exercises with
+folded solutions; the static slider of chapter 1 must move without a kernel; no page may ask for anything
+outside the site.  Screenshots of the landing chapter and of the frontier figure go to
+``results/e2e/book/`` (``RK_E2E_ARTIFACTS`` overrides).
+
+The book is built when ``book/_build/html`` is missing or older than a notebook (CI builds it first with
+``bash book/build.sh``).  Without Chromium or Playwright the browser checks are skipped with the reason,
+except when ``RK_REQUIRE_BROWSER=1`` (CI sets it): then they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+HTML = BOOK / "_build" / "html"
+CHROMIUM = os.environ.get("RK_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("RK_E2E_ARTIFACTS", ROOT / "results" / "e2e")) / "book"
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+BINDER = "https://mybinder.org/v2/gh/reweightkit/reweightkit/HEAD?urlpath=lab/tree/notebooks/{}.ipynb"
+
+TYPESET = """async () => {
+  if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) return {loaded: false};
+  await MathJax.startup.promise;
+  const maths = Array.from(document.querySelectorAll('span.math, div.math'));
+  return {loaded: true, maths: maths.length,
+          untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60)),
+          errors: document.querySelectorAll('mjx-merror').length};
+}"""
+
+IMAGES = """() => Array.from(document.querySelectorAll('article img')).map(i => ({
+  src: i.currentSrc.slice(0, 80), ok: i.complete && i.naturalWidth > 0}))"""
+
+
+def _stale():
+    index = HTML / "index.html"
+    if not index.exists():
+        return True
+    built = index.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def site():
+    if _stale():
+        out = subprocess.run(["bash", str(BOOK / "build.sh")], cwd=ROOT, capture_output=True, text=True,
+                             env=dict(os.environ, PYTHON=sys.executable), timeout=900)
+        assert out.returncode == 0, f"book/build.sh failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_book_has_every_chapter_and_page(site):
+    for stem in CHAPTERS:
+        assert (HTML / "notebooks" / f"{stem}.html").exists(), stem
+    for page in ("index", "which_method", "install", "cli", "glossary", "references", "api"):
+        assert (HTML / f"{page}.html").exists(), page
+    # the API reference documents the estimators and the subpackages from their docstrings
+    sparse = (HTML / "api" / "generated" / "reweightkit.SparseCalibrator.html").read_text()
+    assert "duality gap" in sparse.lower() and "n_records" in sparse
+    for module in ("problem", "solvers", "experiment", "widgets", "threads"):
+        assert (HTML / "api" / f"reweightkit_{module}.html").exists(), module
+    # the national table is computed from the stored results at build time, never typed in
+    which = (HTML / "which_method.html").read_text()
+    assert "nation_0.1_budgets.csv" in which and "± " in which
+
+
+def test_no_page_references_the_network_for_its_assets():
+    pages = list(HTML.rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:
+        text = page.read_text()
+        for tag in ("<script src=\"http", "<script defer src=\"http", "<link rel=\"stylesheet\" href=\"http",
+                    "cdn.jsdelivr", "unpkg.com", "cdnjs", "fonts.googleapis", "require.js"):
+            assert tag not in text, f"{page.relative_to(HTML)} loads {tag!r}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append(f"Chromium not found at {CHROMIUM} (Debian packages chromium, chromium-driver)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright not installed (pip install -e '.[e2e]')")
+    if missing:
+        msg = "book browser test cannot run: " + "; ".join(missing)
+        if os.environ.get("RK_REQUIRE_BROWSER") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                               args=["--disable-background-networking", "--no-sandbox", "--disable-dev-shm-usage",
+                                     "--disable-gpu", "--no-first-run"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, site, path, outside):
+    """A page with every request outside ``site`` blocked and recorded in ``outside``."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+
+    def route(r):
+        if r.request.url.startswith(site) or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(f"{site}/{path}", wait_until="load")
+    return context, page
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_chapter_loads_figures_maths_launch_link_and_exercises(browser, site, stem):
+    outside = []
+    context, page = _open(browser, site, f"notebooks/{stem}.html", outside)
+    try:
+        maths = page.evaluate(TYPESET)
+        assert maths["loaded"], "MathJax did not load from _static"
+        assert maths["untypeset"] == [] and maths["errors"] == 0, maths
+        text = page.inner_text("article")
+        assert "\\(" not in text and "\\[" not in text
+        images = page.evaluate(IMAGES)
+        assert images and all(i["ok"] for i in images), [i for i in images if not i["ok"]]
+        launch = page.locator(f'a[href="{BINDER.format(stem)}"]')
+        assert launch.count() >= 1, f"no Binder launch link to notebooks/{stem}.ipynb"
+        titles = page.locator("article .admonition-title").all_inner_texts()
+        exercises = [t for t in titles if t.startswith("Exercise")]
+        assert len(exercises) >= 2, titles
+        folded = page.locator("article details").count()
+        assert folded >= len(exercises)  # each solution cell is folded
+        assert outside == [], f"the page asked the network for {outside[:5]}"
+        if stem.startswith("01_"):
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "landing_chapter.png"))
+    finally:
+        context.close()
+
+
+def test_landing_page_typesets_sidebar_and_links_chapter_one(browser, site):
+    outside = []
+    context, page = _open(browser, site, "index.html", outside)
+    try:
+        assert page.evaluate(TYPESET)["loaded"]
+        assert page.locator('a[href="notebooks/01_calibration.html"]').count() >= 1
+        sidebar = page.locator("nav.bd-docs-nav").inner_text()
+        for title in ("Calibration in one picture", "Which method should I use?", "Glossary", "API reference"):
+            assert title in sidebar, title
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_static_slider_moves_without_a_kernel(browser, site):
+    outside = []
+    context, page = _open(browser, site, "notebooks/01_calibration.html", outside)
+    try:
+        slider = page.locator(".rk-static-slider").first
+        visible = """(el) => { const i = Array.from(el.querySelectorAll('img.rk-frame')).filter(x => x.style.display !== 'none');
+                                return [i.length, i.length ? i[0].getAttribute('data-k') : null,
+                                        el.querySelector('.rk-value').textContent]; }"""
+        n, k0, value0 = slider.evaluate(visible)
+        assert n == 1 and value0 == "1.3"
+        slider.locator("input[type=range]").focus()
+        page.keyboard.press("ArrowRight")
+        n, k1, value1 = slider.evaluate(visible)
+        assert n == 1 and int(k1) == int(k0) + 1 and value1 == "1.5"
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_frontier_figure_screenshot(browser, site):
+    """The headline figure of chapter 4, every method with a visible mark (its legend is checked in test_sweeps)."""
+    outside = []
+    context, page = _open(browser, site, "notebooks/04_comparison.html", outside)
+    try:
+        figure = page.locator("article img").first
+        figure.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        figure.screenshot(path=str(ARTIFACTS / "frontier.png"))
+        assert figure.evaluate("(i) => i.naturalWidth") > 300
+    finally:
+        context.close()
