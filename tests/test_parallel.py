@@ -9,6 +9,7 @@ import multiprocessing as mp
 import pickle
 import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -125,7 +126,7 @@ def test_a_failed_unit_is_named_and_the_others_rows_are_kept(monkeypatch):
 
 
 def test_the_task_is_shipped_once_not_per_unit(monkeypatch):
-    """A generic executor gets the tasks in one pickled file; every unit carries only (path, index)."""
+    """A generic executor gets each task in a pickled file; every unit carries only the file's path."""
     sent = []
 
     class Recording(ThreadPoolExecutor):  # a generic Executor path (not the by-reference thread path)
@@ -170,3 +171,20 @@ def test_cli_frontier_workers_gives_the_serial_csv(tmp_path):
     with pytest.raises(SystemExit):
         cli.main([*args, "--out", str(tmp_path / "x"), "--workers", "0"])
     assert np.isfinite(a["test_error"]).all()
+
+
+def test_a_worker_reads_each_task_once_and_keeps_the_last_two(tmp_path, monkeypatch):
+    paths = []
+    for i in range(3):
+        paths.append(str(tmp_path / f"task{i}.pkl"))
+        with open(paths[-1], "wb") as f:
+            pickle.dump({"task": i}, f)
+    reads = []
+    real_load = pickle.load
+    monkeypatch.setattr(parallel.pickle, "load", lambda f: reads.append(f.name) or real_load(f))
+    monkeypatch.setattr(parallel, "_LOADED", {})
+    for path in [paths[0], paths[0], paths[1], paths[0], paths[2], paths[0], paths[1]]:
+        assert parallel._from_file(path) == {"task": int(path[-5])}
+    # task 0 stays (used most recently before task 2 arrived); task 1 is dropped for task 2 and read again
+    assert [Path(r).name for r in reads] == ["task0.pkl", "task1.pkl", "task2.pkl", "task1.pkl"]
+    assert len(parallel._LOADED) == parallel.KEEP

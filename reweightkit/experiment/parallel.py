@@ -4,11 +4,12 @@ A comparison is a grid of independent sweeps: one per task (a replicate sample, 
 ``run_comparison``, ``run_replicates`` and ``run_family_holdout`` take ``executor=``:
 
 * a :class:`concurrent.futures.ThreadPoolExecutor`: the tasks are passed by reference;
-* any other :class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, loky, MPI pools): the tasks are
-  pickled **once** into a temporary file, each unit carries only its path and index, and a worker reads the file
-  once and keeps it (workers on one machine, or on a shared file system);
-* a Dask ``distributed.Client`` (a ``LocalCluster`` or a real cluster): the tasks are scattered to every worker
-  once (``broadcast=True``); each unit carries the handle.
+* any other :class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, loky, MPI pools): each task is
+  pickled **once** into a temporary file, each unit carries only the file's path, and a worker reads a task once
+  and keeps the last two it used (units are submitted task by task); the workers must see the temporary folder
+  (one machine, or a shared file system);
+* a Dask ``distributed.Client`` (a ``LocalCluster`` or a real cluster): each task is scattered to the cluster once
+  and fetched by a worker once, when it first runs one of that task's units; each unit carries the handle.
 
 A unit is one method's whole sweep on one task, exactly what the serial loop runs: batched Hard Concrete grids
 stay batched, and the two Hard Concrete budget methods, which share one search, stay in one unit.  Every unit
@@ -48,8 +49,10 @@ __all__ = ["ComparisonError", "local_cluster", "MALLOC_TRIM_FIX"]
 MALLOC_TRIM_FIX = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 """The Dask config that starts Nanny workers without ``MALLOC_TRIM_THRESHOLD_`` (see the module text)."""
 
-# the tasks a worker process has loaded, by file path: each worker reads a comparison's file once
+# the tasks a worker process has loaded, by file path, least recently used first; units are submitted task by
+# task, so a worker reads each task's file about once while holding at most KEEP tasks in memory
 _LOADED: dict = {}
+KEEP = 2
 
 
 class ComparisonError(RuntimeError):
@@ -135,13 +138,16 @@ def _in_worker(loader, key, names, options):
         return False, traceback.format_exc()
 
 
-def _from_file(key):
-    path, index = key
-    if path not in _LOADED:
-        _LOADED.clear()  # keep one comparison's tasks in memory, not every comparison's
+def _from_file(path):
+    """The task in ``path``, read at most once per worker while it is among the last ``KEEP`` used."""
+    if path in _LOADED:
+        _LOADED[path] = _LOADED.pop(path)  # most recently used last
+    else:
         with open(path, "rb") as f:
             _LOADED[path] = pickle.load(f)
-    return _LOADED[path][index]
+        while len(_LOADED) > KEEP:
+            _LOADED.pop(next(iter(_LOADED)))
+    return _LOADED[path]
 
 
 def _identity(task):
@@ -203,7 +209,8 @@ def execute(plans, executor=None, progress=False):
     done, failures = {}, []
     with contextlib.ExitStack() as stack:
         if _is_dask(executor):
-            handles = executor.scatter([p.task for p in plans], broadcast=True)  # once per worker
+            # each task sent to the cluster once; a worker fetches it (once) when it first runs one of its units
+            handles = executor.scatter([p.task for p in plans])
             futures = {executor.submit(_dask_unit, handles[i], names, quiet[i], pure=False): (i, j, names)
                        for i, j, names in units}
             from distributed import as_completed
@@ -219,10 +226,12 @@ def execute(plans, executor=None, progress=False):
         else:
             tmpdir = tempfile.mkdtemp(prefix="rk-comparison-")
             stack.callback(shutil.rmtree, tmpdir, True)
-            path = os.path.join(tmpdir, "tasks.pkl")
-            with open(path, "wb") as f:  # pickled once; each worker reads it once
-                pickle.dump([p.task for p in plans], f, protocol=pickle.HIGHEST_PROTOCOL)
-            futures = {executor.submit(_file_unit, (path, i), names, quiet[i]): (i, j, names) for i, j, names in units}
+            paths = []
+            for i, p in enumerate(plans):  # each task pickled once; a worker reads it about once
+                paths.append(os.path.join(tmpdir, f"task{i}.pkl"))
+                with open(paths[-1], "wb") as f:
+                    pickle.dump(p.task, f, protocol=pickle.HIGHEST_PROTOCOL)
+            futures = {executor.submit(_file_unit, paths[i], names, quiet[i]): (i, j, names) for i, j, names in units}
             finished = cf.as_completed(futures)
         bar = None
         if progress:
