@@ -26,7 +26,7 @@ Names that left the face in 0.3 (``rk.n_active``, ``rk.build_system``, ``rk.swee
 import importlib as _importlib
 import warnings as _warnings
 
-from . import estimators, experiment, problem, solvers, threads, widgets
+from . import estimators, experiment, problem, solvers, threads
 from ._version import __version__ as __version__
 from .estimators import (
     BalancedSampleCalibrator,
@@ -162,6 +162,10 @@ MOVED = {
 
 
 def __getattr__(name):
+    if name == "widgets":  # the sliders pull in matplotlib's figure machinery: imported on first use
+        module = _importlib.import_module("reweightkit.widgets")
+        globals()["widgets"] = module
+        return module
     if name in MOVED:
         module, attr = MOVED[name]
         _warnings.warn(f"rk.{name} moved to reweightkit.{module}.{attr} (rk.{name} goes in the next release)",
@@ -172,4 +176,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(MOVED))
+    return sorted(set(globals()) | set(MOVED) | {"widgets"})

@@ -15,7 +15,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ._version import __version__
 from .estimators import (
@@ -191,6 +190,8 @@ def run_frontier(out="results", benchmark="superpopulation", replicates=3, quick
         results.to_csv(staging / "frontier.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         runtime.to_csv(staging / "runtime.csv", index=False)
+        from matplotlib.figure import Figure  # only the frontier draws: `calibrate` never imports matplotlib
+
         fig = Figure(figsize=(15, 5.5), layout="constrained")
         ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
         plot_frontier(summary, ax=ax1, title=f"Frontier ({benchmark} benchmark)")

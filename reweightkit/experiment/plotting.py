@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter
 
 from .methods import METHODS, method_label
 from .summary import pareto_front
@@ -28,8 +26,16 @@ def _minor_percent(v, _):
     return f"{100 * v:.3g}%" if np.isclose(lead, 2) or np.isclose(lead, 5) else ""
 
 
+def FuncFormatter(fn):  # noqa: N802 - matplotlib's name; imported when a plot is drawn, not with the kit
+    from matplotlib.ticker import FuncFormatter as formatter
+
+    return formatter(fn)
+
+
 def _ax(ax):
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(8, 5))
     return ax
 
@@ -219,6 +225,8 @@ def plot_fit(estimator, axes=None):
     if not hasattr(estimator, "weights_"):
         raise ValueError("estimator must be fitted (call fit first)")
     if axes is None:
+        import matplotlib.pyplot as plt
+
         _, axes = plt.subplots(1, 3, figsize=(14, 4), gridspec_kw={"width_ratios": [1.3, 1, 1]})
     ax1, ax2, ax3 = axes
     t = estimator.target_table()
