@@ -78,7 +78,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def test_book_has_every_chapter_and_page(site):
     for stem in CHAPTERS:
         assert (HTML / "notebooks" / f"{stem}.html").exists(), stem
-    for page in ("index", "which_method", "install", "cli", "glossary", "references", "api"):
+    for page in ("index", "which_method", "install", "cli", "parallel", "glossary", "references", "api"):
         assert (HTML / f"{page}.html").exists(), page
     # the API reference documents the estimators and the subpackages from their docstrings
     sparse = (HTML / "api" / "generated" / "reweightkit.SparseCalibrator.html").read_text()
