@@ -7,13 +7,14 @@ folded solutions; the static slider of chapter 1 must move without a kernel; no 
 outside the site.  Screenshots of the landing chapter and of the frontier figure go to
 ``results/e2e/book/`` (``RK_E2E_ARTIFACTS`` overrides).
 
-The book is built when ``book/_build/html`` is missing or older than a notebook (CI builds it first with
+The book is built when ``book/_build/html`` is missing or older than one of its sources (CI builds it first with
 ``bash book/build.sh``).  Without Chromium or Playwright the browser checks are skipped with the reason,
 except when ``RK_REQUIRE_BROWSER=1`` (CI sets it): then they fail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -23,6 +24,8 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from tests.test_browser import require_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -45,12 +48,17 @@ IMAGES = """() => Array.from(document.querySelectorAll('article img')).map(i => 
   src: i.currentSrc.slice(0, 80), ok: i.complete && i.naturalWidth > 0}))"""
 
 
+SOURCES = ["notebooks/*.ipynb", "book/*.md", "book/*.py", "book/build.sh", "book/_static/*.css", "book/_templates/**/*",
+           "reweightkit/**/*.py", "benchmarks/results/*.csv"]
+
+
 def _stale():
+    """Whether the built book is missing or older than anything it is built from."""
     index = HTML / "index.html"
     if not index.exists():
         return True
     built = index.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in (ROOT / "notebooks").glob("*.ipynb"))
+    return any(p.stat().st_mtime > built for pattern in SOURCES for p in ROOT.glob(pattern))
 
 
 @pytest.fixture(scope="module")
@@ -102,18 +110,7 @@ def test_no_page_references_the_network_for_its_assets():
 
 @pytest.fixture(scope="module")
 def browser():
-    missing = []
-    if not Path(CHROMIUM).exists():
-        missing.append(f"Chromium not found at {CHROMIUM} (Debian packages chromium, chromium-driver)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright not installed (pip install -e '.[e2e]')")
-    if missing:
-        msg = "book browser test cannot run: " + "; ".join(missing)
-        if os.environ.get("RK_REQUIRE_BROWSER") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_browser("book browser test")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -126,8 +123,10 @@ def browser():
             b.close()
 
 
-def _open(browser, site, path, outside):
-    """A page with every request outside ``site`` blocked and recorded in ``outside``."""
+@contextlib.contextmanager
+def _open(browser, site, path):
+    """A page of the book with every request outside ``site`` blocked; on leaving, none may have been made."""
+    outside = []
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
 
     def route(r):
@@ -140,14 +139,16 @@ def _open(browser, site, path, outside):
     context.route("**/*", route)
     page = context.new_page()
     page.goto(f"{site}/{path}", wait_until="load")
-    return context, page
+    try:
+        yield page
+        assert outside == [], f"{path} asked the network for {outside[:5]}"
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("stem", CHAPTERS)
 def test_chapter_loads_figures_maths_launch_link_and_exercises(browser, site, stem):
-    outside = []
-    context, page = _open(browser, site, f"notebooks/{stem}.html", outside)
-    try:
+    with _open(browser, site, f"notebooks/{stem}.html") as page:
         maths = page.evaluate(TYPESET)
         assert maths["loaded"], "MathJax did not load from _static"
         assert maths["untypeset"] == [] and maths["errors"] == 0, maths
@@ -162,32 +163,22 @@ def test_chapter_loads_figures_maths_launch_link_and_exercises(browser, site, st
         assert len(exercises) >= 2, titles
         folded = page.locator("article details").count()
         assert folded >= len(exercises)  # each solution cell is folded
-        assert outside == [], f"the page asked the network for {outside[:5]}"
         if stem.startswith("01_"):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "landing_chapter.png"))
-    finally:
-        context.close()
 
 
 def test_landing_page_typesets_sidebar_and_links_chapter_one(browser, site):
-    outside = []
-    context, page = _open(browser, site, "index.html", outside)
-    try:
+    with _open(browser, site, "index.html") as page:
         assert page.evaluate(TYPESET)["loaded"]
         assert page.locator('a[href="notebooks/01_calibration.html"]').count() >= 1
         sidebar = page.locator("nav.bd-docs-nav").inner_text()
         for title in ("Calibration in one picture", "Which method should I use?", "Glossary", "API reference"):
             assert title in sidebar, title
-        assert outside == []
-    finally:
-        context.close()
 
 
 def test_static_slider_moves_without_a_kernel(browser, site):
-    outside = []
-    context, page = _open(browser, site, "notebooks/01_calibration.html", outside)
-    try:
+    with _open(browser, site, "notebooks/01_calibration.html") as page:
         slider = page.locator(".rk-static-slider").first
         visible = """(el) => { const i = Array.from(el.querySelectorAll('img.rk-frame')).filter(x => x.style.display !== 'none');
                                 return [i.length, i.length ? i[0].getAttribute('data-k') : null,
@@ -198,20 +189,13 @@ def test_static_slider_moves_without_a_kernel(browser, site):
         page.keyboard.press("ArrowRight")
         n, k1, value1 = slider.evaluate(visible)
         assert n == 1 and int(k1) == int(k0) + 1 and value1 == "1.5"
-        assert outside == []
-    finally:
-        context.close()
 
 
 def test_frontier_figure_screenshot(browser, site):
     """The headline figure of chapter 4, every method with a visible mark (its legend is checked in test_sweeps)."""
-    outside = []
-    context, page = _open(browser, site, "notebooks/04_comparison.html", outside)
-    try:
+    with _open(browser, site, "notebooks/04_comparison.html") as page:
         figure = page.locator("article img").first
         figure.scroll_into_view_if_needed()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         figure.screenshot(path=str(ARTIFACTS / "frontier.png"))
         assert figure.evaluate("(i) => i.naturalWidth") > 300
-    finally:
-        context.close()

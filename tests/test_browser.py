@@ -67,6 +67,16 @@ def _unavailable():
     return missing
 
 
+def require_browser(what):
+    """Skip ``what`` with the reason when Chromium or Playwright is missing; fail instead under RK_REQUIRE_BROWSER=1."""
+    missing = _unavailable()
+    if missing:
+        msg = f"{what} cannot run: " + "; ".join(missing)
+        if os.environ.get("RK_REQUIRE_BROWSER") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -75,12 +85,7 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    missing = _unavailable()
-    if missing:
-        msg = "browser test cannot run: " + "; ".join(missing)
-        if os.environ.get("RK_REQUIRE_BROWSER") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_browser("browser test")
     root = tmp_path_factory.mktemp("lab")
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         shutil.copy(nb, root / nb.name)  # never let JupyterLab write into the repository's notebooks
