@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 
@@ -156,9 +158,9 @@ def _plan(data, train_marginal, train_continuous, test_marginal, test_continuous
 def _plans(tasks, comparison_kw):
     """A plan per ``(labels, data args)``, every one validated before anything is fitted."""
     kw = dict(comparison_kw)
-    defaults = {"alphas": None, "l1_lambdas": PUBLISHED_L1_LAMBDAS, "l0_lambdas": PUBLISHED_L0_LAMBDAS, "sizes": None,
-                "seeds": range(5), "epochs": 2000, "methods": None, "budgets": None, "refit": "raking", "bounds": None,
-                "weight_col": "weight", "verbose": False}
+    # run_comparison's own keyword defaults (one source of truth), less the executor the caller handles
+    defaults = {name: p.default for name, p in inspect.signature(run_comparison).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "executor"}
     unknown = sorted(set(kw) - set(defaults))
     if unknown:
         raise TypeError(f"unknown run_comparison argument(s) {unknown}; allowed: {sorted(defaults)}")
