@@ -120,11 +120,16 @@ def run_unit(task, names, options):
     caught : list of tuple
         ``(category, message)`` of every warning raised, in order.
     """
-    options = {k: v for k, v in options.items() if k != "_cache"}  # a unit shares nothing with another
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        frames = [METHODS[name].run(task, options) for name in names]
+        frames = _sweeps(task, names, options)
     return frames, [(w.category, str(w.message)) for w in caught]
+
+
+def _sweeps(task, names, options):
+    """Each method of ``names`` on ``task``, as the serial loop runs it; a unit shares no cache with another."""
+    options = {k: v for k, v in options.items() if k != "_cache"}
+    return [METHODS[name].run(task, options) for name in names]
 
 
 def _in_worker(loader, key, names, options):
@@ -165,8 +170,7 @@ def _dask_unit(task, names, options):
 def _thread_unit(task, names, options):
     # warnings.catch_warnings is not thread-safe: in a thread pool the methods warn directly, as in the serial run
     try:
-        options = {k: v for k, v in options.items() if k != "_cache"}
-        return True, ([METHODS[name].run(task, options) for name in names], [])
+        return True, (_sweeps(task, names, options), [])
     except Exception:  # noqa: BLE001
         return False, traceback.format_exc()
 

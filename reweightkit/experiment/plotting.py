@@ -26,10 +26,11 @@ def _minor_percent(v, _):
     return f"{100 * v:.3g}%" if np.isclose(lead, 2) or np.isclose(lead, 5) else ""
 
 
-def FuncFormatter(fn):  # noqa: N802 - matplotlib's name; imported when a plot is drawn, not with the kit
-    from matplotlib.ticker import FuncFormatter as formatter
+def _formatter(fn):
+    """matplotlib's FuncFormatter, imported when a plot is drawn (not with the kit)."""
+    from matplotlib.ticker import FuncFormatter
 
-    return formatter(fn)
+    return FuncFormatter(fn)
 
 
 def _ax(ax):
@@ -83,22 +84,30 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
     zero = summary[summary["n_active"] < 1]
     dense = kept[kept["method"] == "dense"]
 
-    def off(values):
-        """Which values cannot be seen: above ymax, or not positive on a log axis."""
+    def above(values):
         v = np.asarray(values, dtype=float)
-        hidden = ~np.isfinite(v)
-        if ymax is not None:
-            hidden |= v > ymax
-        if yscale == "log":
-            hidden |= v <= 0
-        return hidden
+        return v > ymax if ymax is not None else np.zeros(v.shape, bool)
+
+    def undrawable(values):
+        """Not finite, or not positive on a log axis."""
+        v = np.asarray(values, dtype=float)
+        return ~np.isfinite(v) | ((v <= 0) if yscale == "log" else False)
+
+    def off(values):
+        """Which values cannot be seen."""
+        return above(values) | undrawable(values)
+
+    def suffix(values):
+        """What a legend label says when none of its values can be seen ("" when some can)."""
+        if not off(values).all():
+            return ""
+        return " (above the y range)" if above(values).any() else " (no positive error to draw)"
 
     for method, g in kept[kept["method"] != "dense"].groupby("method", sort=False):
         g = g.sort_values("n_active")
         fmt, color = _style(method)
         label = method_label(method)
-        if off(g[y]).all():
-            label += " (above the y range)" if ymax is not None else " (no positive error to draw)"
+        label += suffix(g[y])
         ax.errorbar(g["n_active"], g[y], yerr=g.get(f"{y}_se"), fmt=fmt, color=color, capsize=3, markersize=5,
                     lw=1.3, label=label)
         if y == "test_error" and "test_error_min" in g and g["test_error_min"].notna().any():
@@ -106,10 +115,8 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
             h = g[g["test_error_min"].notna()]
             ax.vlines(h["n_active"], h["test_error_min"], h["test_error_max"], color=color, alpha=0.35, lw=4,
                       label=f"{method_label(method)}: range over the optimal set")
-            vertex_label = f"{method_label(method)}: vertex solution"
-            if off(h["vertex_test_error"]).all():
-                vertex_label += " (above the y range)"
-            ax.plot(h["vertex_n_active"], h["vertex_test_error"], "v", color=color, mfc="none", label=vertex_label)
+            ax.plot(h["vertex_n_active"], h["vertex_test_error"], "v", color=color, mfc="none",
+                    label=f"{method_label(method)}: vertex solution{suffix(h['vertex_test_error'])}")
     for row in dense.itertuples():
         ax.axhline(getattr(row, y), color="k", ls=":", lw=1.2,
                    label=f"{method_label('dense')} ({row.n_active:,.0f} records)")
@@ -132,19 +139,20 @@ def plot_frontier(summary, ax=None, y="test_error", title="Records used vs held-
         if shown.size:
             top = shown.max() * 1.5 if ymax is None else ymax
             ax.set_ylim(shown.min() / 1.5, top)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.3g}%"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(_minor_percent))
+        ax.yaxis.set_major_formatter(_formatter(lambda v, _: f"{100 * v:.3g}%"))
+        ax.yaxis.set_minor_formatter(_formatter(_minor_percent))
     else:
         ax.set_ylim(0, ymax)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.yaxis.set_major_formatter(_formatter(lambda v, _: f"{v:.0%}"))
     notes = []
     if len(zero):
         notes.append(f"not shown: {len(zero)} fit(s) keeping no record ("
                      + ", ".join(sorted({method_label(m) for m in zero['method']})) + ")")
-    hidden = int(off(kept[y]).sum())
-    if hidden:
-        why = f"above {ymax:.0%}" if ymax is not None else "at zero error"
-        notes.append(f"{hidden} point(s) {why} not drawn")
+    n_above, n_undrawable = int(above(kept[y]).sum()), int((undrawable(kept[y]) & ~above(kept[y])).sum())
+    if n_above:
+        notes.append(f"{n_above} point(s) above {ymax:.0%} not drawn")
+    if n_undrawable:
+        notes.append(f"{n_undrawable} point(s) at zero error not drawn on the log axis")
     if notes:
         ax.text(0.0, -0.16, "; ".join(notes), transform=ax.transAxes, fontsize=7, va="top", color="#555555")
     ax.grid(True, which="major", alpha=0.25)
@@ -173,8 +181,8 @@ def plot_train_test(summary, ax=None):
         ax.plot(g["train_error"], g["test_error"], fmt[0], color=color, label=method_label(method), alpha=0.8)
     ax.set_xlabel("Train error (mean |relative error|)")
     ax.set_ylabel("Held-out error")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.xaxis.set_major_formatter(_formatter(lambda v, _: f"{v:.0%}"))
+    ax.yaxis.set_major_formatter(_formatter(lambda v, _: f"{v:.0%}"))
     ax.grid(True, alpha=0.25)
     ax.legend(fontsize=8)
     return ax
@@ -242,7 +250,7 @@ def plot_fit(estimator, axes=None):
         ax1.text(0.5, 0.5, f"every train target met\n(|error| < {PRECISION:.0e}, the solver's precision)",
                  transform=ax1.transAxes, ha="center", va="center", fontsize=9,
                  bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
-    ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+.1%}"))
+    ax1.xaxis.set_major_formatter(_formatter(lambda v, _: f"{v:+.1%}"))
     ax1.set_xlabel("relative error of the calibrated total")
     ax1.set_title(f"train targets (largest {len(shown)} of {len(t)})")
     w, base = estimator.weights_, estimator.base_weights_
