@@ -110,6 +110,25 @@ class Bounds:
         return "a tuple (lo, hi) of finite numbers with 0 <= lo < hi"
 
 
+class Prices:
+    """A 1-D array-like of finite reals ``>= 0``, not all zero (per-record prices; the length is checked at fit)."""
+
+    def type_ok(self, v) -> bool:
+        return isinstance(v, (np.ndarray, list, tuple)) and not isinstance(v, str)
+
+    def __contains__(self, v) -> bool:
+        if not self.type_ok(v):
+            return False
+        try:
+            a = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return a.ndim == 1 and a.size > 0 and bool(np.all(np.isfinite(a))) and bool(np.all(a >= 0)) and a.max() > 0
+
+    def describe(self) -> str:
+        return "a 1-D array of finite prices >= 0, not all zero"
+
+
 def _describe(c) -> str:
     if c is None:
         return "None"

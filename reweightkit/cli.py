@@ -267,6 +267,8 @@ def _estimator(args):
               "next release)", file=sys.stderr)
         args.distance = distance
     fallback = args.on_infeasible
+    if args.gate_cost is not None and m != "hardconcrete":
+        raise ValueError(f"--gate-cost prices Hard Concrete's gates: it needs --method hardconcrete, not {m}")
     if m == "dense":
         return Calibrator(args.distance, bounds=bounds, on_infeasible=fallback)
     if m == "l1":
@@ -275,7 +277,7 @@ def _estimator(args):
     if m == "hardconcrete":
         return HardConcreteCalibrator(lambda_l0=args.lambda_l0, n_records=k, seed=seed, refit=refit or False,
                                       bounds=bounds, epochs=args.epochs, on_infeasible=fallback,
-                                      verbose=not args.no_progress)
+                                      gate_cost=args.gate_cost or "uniform", verbose=not args.no_progress)
     if k is None:
         raise ValueError(f"--method {m} needs --n-records")
     cls = {"subsample": SubsampleCalibrator, "cube": BalancedSampleCalibrator,
@@ -366,6 +368,9 @@ def main(argv=None) -> int:
     c.add_argument("--alpha", type=float, default=None, help="L1 penalty as a fraction of lambda_max")
     c.add_argument("--lambda-l0", type=float, default=None, help="Hard Concrete penalty")
     c.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
+    c.add_argument("--gate-cost", choices=["uniform", "design"], default=None,
+                   help="price of Hard Concrete's gates: one each (default) or each record's design weight over the "
+                        "mean (HardConcreteCalibrator's gate_cost)")
     c.add_argument("--refit", choices=["none", "relaxed", "linear", "raking", "logit"], default=None,
                    help="calibrate the selected records (default: raking for the samplers, none for l1/hardconcrete)")
     c.add_argument("--bounds", type=_bounds, default=None,

@@ -96,6 +96,27 @@ def test_book_has_every_chapter_and_page(site):
     # the national table is computed from the stored results at build time, never typed in
     which = (HTML / "which_method.html").read_text()
     assert "nation_0.1_budgets.csv" in which and "± " in which
+    assert "nation_logo_0.02_raking.csv" in which and "groups won" in which
+
+
+def test_the_leave_one_group_out_table_is_computed_from_its_rows(tmp_path):
+    """book/tables.py: the group's lowest error in bold, the mean over groups, the wins and the records kept."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("book_tables", BOOK / "tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    rows = pd.DataFrame({"method": ["subsample", "cube", "dense"] * 2, "holdout": ["a"] * 3 + ["b"] * 3,
+                         "share": [0.1, 0.1, None] * 2, "test_capped_error": [0.30, 0.20, 0.10, 0.25, 0.35, 0.15],
+                         "n_active": [90, 100, 1000, 95, 100, 1000], "n_total": 1000})
+    csv = tmp_path / "nation_logo_test.csv"
+    rows.to_csv(csv, index=False)
+    text = tables.logo_table(csv, 0.1)
+    assert "| a | 30.0 | **20.0** | 10.0 |" in text and "| b | **25.0** | 35.0 | 15.0 |" in text
+    assert "| mean over groups | 27.5 | 27.5 | 12.5 |" in text and "| groups won | 1 | 1 | |" in text
+    assert "| records kept (mean) | 92 | 100 | all |" in text and "(100 of 1,000)" in text
 
 
 def test_no_page_references_the_network_for_its_assets():
@@ -199,3 +220,29 @@ def test_frontier_figure_screenshot(browser, site):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         figure.screenshot(path=str(ARTIFACTS / "frontier.png"))
         assert figure.evaluate("(i) => i.naturalWidth") > 300
+
+
+def test_the_which_method_prose_matches_the_stored_rows():
+    """The claims the "Which method" page makes in words about the stored national rows, recomputed."""
+    import pandas as pd
+
+    results = ROOT / "benchmarks" / "results"
+    logo = pd.read_csv(results / "nation_logo_0.02_raking.csv")
+    budget = logo[logo["method"] != "dense"]
+    table = {s: budget[budget["share"] == s].pivot_table(index="holdout", columns="method",
+                                                          values="test_capped_error") for s in (0.03, 0.10)}
+    best10 = table[0.10].idxmin(axis=1)
+    assert best10.str.startswith("hardconcrete").sum() == 13 and len(best10) == 16
+    assert set(best10[~best10.str.startswith("hardconcrete")]) == {"cube", "calibrate-reduce"}
+    assert best10["district_snap+state_snap"] == "calibrate-reduce"
+    assert table[0.10].mean().idxmin().startswith("hardconcrete") and table[0.03].mean().idxmin() == "cube"
+    assert table[0.03].mean().idxmax().startswith("hardconcrete-design")  # design-priced gates last at 3 %
+    program = pd.read_csv(results / "nation_0.1_budgets.csv")
+    program = program[program["method"] != "dense"]
+    means = program.groupby(["share", "method"])["test_capped_error"].mean().unstack()
+    assert list(means.idxmin(axis=1)) == ["hardconcrete-design-k", "subsample", "hardconcrete-design-k",
+                                          "hardconcrete-design-k"]  # 1, 3, 10, 25 %
+    one_price = ["hardconcrete-k", "hardconcrete-k-refit"]
+    classical = ["subsample", "calibrate-reduce", "cube"]
+    assert (means[classical].min(axis=1) < means[one_price].min(axis=1)).all()
+    assert (program.loc[program["method"] == "hardconcrete-design-k", "keep_tilt"] < 1).all()

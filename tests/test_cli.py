@@ -36,6 +36,23 @@ def test_cli_calibrate_end_to_end(user_files, tmp_path, capsys, extra):
     assert len(meta["targets"]) == sum(len(v) for v in tm.values()) + len(tc)
 
 
+def test_cli_calibrate_prices_hard_concrete_gates(user_files, tmp_path, capsys):
+    """--gate-cost design reaches the estimator (its saved parameters say so); on another method it is refused."""
+    df, tm, tc, data, targets = user_files
+    out = tmp_path / "w.csv"
+    args = ["calibrate", str(data), "--targets", str(targets), "--out", str(out), "--method", "hardconcrete",
+            "--n-records", "300", "--epochs", "300", "--seed", "1", "--refit", "raking", "--no-progress"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        assert cli.main([*args, "--gate-cost", "design"]) == 0
+    _, meta = rk.load_weights(out)
+    assert meta["parameters"]["gate_cost"] == "design"
+    with pytest.raises(SystemExit) as e:
+        cli.main(["calibrate", str(data), "--targets", str(targets), "--out", str(tmp_path / "x.csv"),
+                  "--method", "cube", "--n-records", "200", "--gate-cost", "design"])
+    assert e.value.code == 2 and "--gate-cost prices Hard Concrete's gates" in capsys.readouterr().err
+
+
 def test_cli_calibrate_yaml_targets_and_bad_files(user_files, tmp_path, capsys):
     df, tm, tc, data, _ = user_files
     yaml = pytest.importorskip("yaml")

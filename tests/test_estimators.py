@@ -120,13 +120,17 @@ def test_each_comparison_row_is_the_estimators_own_fit(published):
     _same(_row(grid, "dense"), rk.RakeCalibrator().fit(p), task)
     k = 300
     budget = rk.run_comparison(task, budgets=[k], seeds=[1], epochs=EPOCHS,
-                               methods=["hardconcrete-k", "hardconcrete-k-refit", "l1-k-refit", "cube",
-                                        "calibrate-reduce"])
+                               methods=["hardconcrete-k", "hardconcrete-k-refit", "hardconcrete-design-k",
+                                        "hardconcrete-design-k-refit", "l1-k-refit", "cube", "calibrate-reduce"])
     raw = rk.HardConcreteCalibrator(n_records=k, seed=1, epochs=EPOCHS).fit(p)
     _same(_row(budget, "hardconcrete-k"), raw, task)
     refit = rk.HardConcreteCalibrator(n_records=k, seed=1, epochs=EPOCHS, refit="raking",
                                       on_infeasible="least_squares").fit(p)
     _same(_row(budget, "hardconcrete-k-refit"), refit, task)
+    priced = dict(n_records=k, seed=1, epochs=EPOCHS, gate_cost="design")
+    _same(_row(budget, "hardconcrete-design-k"), rk.HardConcreteCalibrator(**priced).fit(p), task)
+    _same(_row(budget, "hardconcrete-design-k-refit"),
+          rk.HardConcreteCalibrator(**priced, refit="raking", on_infeasible="least_squares").fit(p), task)
     if (budget["method"] == "l1-k-refit").any():
         _same(_row(budget, "l1-k-refit"), rk.SparseCalibrator(n_records=k, refit="raking",
                                                               on_infeasible="least_squares").fit(p), task)

@@ -60,14 +60,16 @@ def test_replicas_do_not_interact(published, engine):
     np.testing.assert_allclose(batch[1], alone, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kw", [{}, {"lambda_l2": 1e-3}, {"lambda_l2": 1e-3, "l2_center": "w0"}])
+@pytest.mark.parametrize("kw", [{}, {"lambda_l2": 1e-3}, {"lambda_l2": 1e-3, "l2_center": "w0"},
+                                {"gate_cost": "prices"}])
 def test_fast_engine_gradient_equals_autograd(published, monkeypatch, kw):
     """The hand-written gradient equals autograd's on the same draws (torch's global generator, seeds=None)."""
     from reweightkit.solvers import hc_fast as hc
 
     df, tm, tc, _ = published
     p = rk.prepare(df, tm, tc)
-    kw = {k: (p.w0 if v == "w0" else v) for k, v in kw.items()}
+    prices = np.linspace(0.2, 3.0, p.n_records)  # every gate its own price
+    kw = {k: {"w0": p.w0, "prices": prices}.get(v, v) if isinstance(v, str) else v for k, v in kw.items()}
     grads = {}
     fast_step, adam = hc._Adam.step, torch.optim.Adam
 
@@ -88,6 +90,44 @@ def test_fast_engine_gradient_equals_autograd(published, monkeypatch, kw):
     for mine, ref in zip(grads["fast"], grads["autograd"]):  # (K, n) vs autograd's (n, K)
         assert float(ref.abs().max()) > 0
         np.testing.assert_allclose(mine.numpy(), ref.T.numpy(), rtol=1e-4, atol=1e-6 * float(ref.abs().max()))
+
+
+@pytest.mark.parametrize("engine", ["fast", "autograd"])
+def test_gate_cost_is_a_price_per_gate(published, engine):
+    """Prices of one are l0-python's model exactly; the penalty is lambda c_j (lambda/2 with 2c is the same fit);
+    other prices change the fit."""
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    n = p.n_records
+
+    def fit(lam, cost):
+        return train_hard_concrete(p.At_rec, p.b_t, p.w0, [lam], [1], epochs=60, engine=engine,
+                                   gate_cost=cost)["weights"][0]
+
+    plain = fit(1e-3, None)
+    assert plain.tobytes() == fit(1e-3, np.ones(n)).tobytes()
+    c = np.linspace(0.5, 2.0, n)
+    priced = fit(1e-3, c)
+    assert priced.tobytes() == fit(5e-4, 2 * c).tobytes()
+    assert not np.array_equal(priced, plain)
+
+
+def test_design_priced_gates_lean_less_on_large_design_weights():
+    """On the national benchmark (over-sampled SNAP households: small design weights) one price per gate keeps the
+    large-design-weight records (keep_tilt > 1.3); pricing each gate by its design weight turns the lean around
+    (below 1: it keeps more of the small-weight records).  Training data only: no held-out target is looked at."""
+    nb = rk.nation(0.02, seed=0)
+    p = nb.problem()
+    tilt = {}
+    for cost in ("uniform", "design"):
+        est = rk.HardConcreteCalibrator(n_records=int(0.05 * p.n_records), epochs=400, seed=0, gate_cost=cost,
+                                        n_threads=1).fit(p)
+        assert abs(est.n_active_ - 0.05 * p.n_records) <= max(0.02 * 0.05 * p.n_records, 5)
+        tilt[cost] = rk.problem.selection_tilt(est.weights_, p.d)["keep_tilt"]
+    assert tilt["uniform"] > 1.3 and tilt["design"] < 1.0, tilt
+    prices = rk.HardConcreteCalibrator(gate_cost="design").gate_costs(p)
+    np.testing.assert_allclose(prices, p.d / p.d.mean())
+    assert rk.HardConcreteCalibrator().gate_costs(p) is None
 
 
 def test_fast_engine_honours_clamped_log_alpha(published):
@@ -133,6 +173,12 @@ def test_larger_lambda_fewer_active_records(published):
         ({"init_keep_prob": 1.0}, ValueError, "init_keep_prob"),
         ({"seed": "a"}, TypeError, "seed"),
         ({"engine": "gpu"}, ValueError, "engine"),
+        ({"gate_cost": "weights"}, ValueError, "gate_cost must be one of 'design', 'uniform' or a 1-D array"),
+        ({"gate_cost": [1.0, -1.0]}, ValueError, "gate_cost"),
+        ({"gate_cost": [0.0, 0.0]}, ValueError, "gate_cost"),
+        ({"gate_cost": 2.0}, TypeError, "gate_cost"),
+        ({"gate_cost": [1.0, 2.0]}, ValueError, "gate_cost has 2 prices but the data has"),
+        ({"gate_cost": "design", "engine": "l0"}, ValueError, "gate_cost='design' needs engine='fast'"),
     ],
 )
 def test_bad_parameters(published, kw, exc, pattern):

@@ -1,6 +1,7 @@
 """Weight files a reviewer can audit: round trips that keep any index, checked targets files, ids kept by the CLI."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,24 @@ def test_parquet_without_pyarrow_is_refused_before_any_fit(tmp_path, monkeypatch
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a))
     with pytest.raises(ImportError, match=r"pip install pyarrow"):
         rk.experiment.io.check_output_path(tmp_path / "w.parquet")
+
+
+def test_a_per_record_parameter_is_recorded_in_the_sidecar(tmp_path):
+    """An array parameter (gate_cost) is saved in full when small and by its hash and range when large."""
+    import hashlib
+
+    from reweightkit.experiment.io import _jsonable
+
+    df, tm, tc, _ = rk.superpopulation(seed=3, n_sample=300)
+    prices = np.linspace(0.5, 2.0, len(df))
+    est = rk.HardConcreteCalibrator(n_records=120, epochs=100, seed=0, gate_cost=prices, settle_tol=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        est.fit(df, tm, tc)
+    rk.save_weights(est, tmp_path / "w.csv")
+    _, meta = rk.load_weights(tmp_path / "w.csv")
+    np.testing.assert_array_equal(meta["parameters"]["gate_cost"], prices)
+    big = np.arange(5000.0)
+    rec = _jsonable(big)
+    assert rec["array_sha256"] == hashlib.sha256(big.tobytes()).hexdigest() and rec["shape"] == [5000]
+    assert (rec["min"], rec["max"]) == (0.0, 4999.0)

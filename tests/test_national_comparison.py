@@ -12,6 +12,7 @@ from reweightkit.experiment.sweeps import BUDGET_COLUMNS
 from reweightkit.solvers.budget import budget_tolerance
 
 HELD = ["state_medicaid_persons", "state_tax", "state_snap", "district_snap"]
+PRICED = ["hardconcrete-design-k", "hardconcrete-design-k-refit"]  # the L0 variant with design-priced gates
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +27,10 @@ def test_every_budget_method_keeps_two_budgets_on_the_national_benchmark():
     budgets = [int(0.03 * n), int(0.10 * n)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rk.ReweightkitWarning)
-        res = rk.run_comparison(small, budgets=budgets, seeds=[0], epochs=200, refit="logit", bounds=(0.2, 5))
+        res = rk.run_comparison(small, budgets=budgets, seeds=[0], epochs=200, refit="logit", bounds=(0.2, 5),
+                                methods=[*rk.experiment.BUDGET_METHODS, *PRICED])
     budgeted = res[res["method"] != "dense"]
-    assert set(budgeted["method"]) == set(rk.experiment.BUDGET_METHODS) - {"dense"}
+    assert set(budgeted["method"]) == set(rk.experiment.BUDGET_METHODS) - {"dense"} | set(PRICED)
     assert budgeted.groupby("method").size().eq(2).all()  # every method reached both budgets
     for _, row in budgeted.iterrows():
         assert abs(row["n_active"] - row["n_records"]) <= budget_tolerance(row["n_records"]), row["method"]

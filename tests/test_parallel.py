@@ -108,6 +108,32 @@ def test_units_keep_batched_grids_and_the_shared_hard_concrete_search_together()
     plan = parallel.Plan(task, {}, ["dense", "hardconcrete-k-refit", "subsample", "hardconcrete-k", "hardconcrete"])
     # serial order (the registry's), one unit per method, the two budget rows of one search in one unit
     assert plan.units == [("hardconcrete",), ("subsample",), ("dense",), ("hardconcrete-k", "hardconcrete-k-refit")]
+    plan = parallel.Plan(task, {}, ["hardconcrete-design-k-refit", "cube", "hardconcrete-k", "hardconcrete-design-k"])
+    assert plan.units == [("hardconcrete-k",), ("hardconcrete-design-k", "hardconcrete-design-k-refit"), ("cube",)]
+
+
+def test_each_gate_price_is_searched_once_per_comparison(monkeypatch):
+    """The raw and refit rows of one gate price come from one search; the two prices are two searches."""
+    from reweightkit.experiment import methods
+
+    calls = []
+    real = methods.sweep_budget_hard_concrete
+
+    def counted(task, **kw):
+        calls.append((kw["gate_cost"], kw["names"]))
+        return real(task, **kw)
+
+    monkeypatch.setattr(methods, "sweep_budget_hard_concrete", counted)
+    names = ["hardconcrete-k", "hardconcrete-k-refit", "hardconcrete-design-k", "hardconcrete-design-k-refit"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        res = rk.run_comparison(*rk.published_example(), methods=names, budgets=[200], seeds=[0], epochs=60)
+    assert calls == [("uniform", ("hardconcrete-k", "hardconcrete-k-refit")),
+                     ("design", ("hardconcrete-design-k", "hardconcrete-design-k-refit"))]
+    assert sorted(res["method"].unique()) == sorted(names)
+    raw = res.set_index("method")["lambda_l0"]
+    assert raw["hardconcrete-k"] == raw["hardconcrete-k-refit"]
+    assert raw["hardconcrete-design-k"] == raw["hardconcrete-design-k-refit"]
 
 
 def test_a_failed_unit_is_named_and_the_others_rows_are_kept(monkeypatch):

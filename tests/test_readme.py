@@ -57,3 +57,47 @@ def test_the_version_command():
     with pytest.raises(SystemExit) as e:
         cli.main(["--version"])
     assert e.value.code == 0
+
+
+def test_the_national_tables_are_the_stored_rows():
+    """Every number of the README's national tables is recomputed from benchmarks/results (mean ± standard error
+    over the survey samples; the leave-one-group-out means over the groups), and the bold cell is the lowest."""
+    import numpy as np
+    import pandas as pd
+
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    labels = {"subsample + rake": "subsample", "calibrate-then-reduce": "calibrate-reduce", "cube + rake": "cube",
+              "L1 at k + rake": "l1-k-refit", "Hard Concrete (raw gates)": "hardconcrete-k",
+              "Hard Concrete + rake": "hardconcrete-k-refit",
+              "Hard Concrete, design-priced gates (raw)": "hardconcrete-design-k",
+              "Hard Concrete, design-priced gates + rake": "hardconcrete-design-k-refit"}
+    rows = pd.read_csv(results / "nation_0.1_budgets.csv")
+    stats = rows.groupby(["method", "share"])["test_capped_error"].agg(["mean", "sem"])
+    shares = [0.01, 0.03, 0.10, 0.25]
+    seen = 0
+    for label, method in labels.items():
+        line = re.search(rf"^\| {re.escape(label)} \|(.*)\|$", README, re.M)
+        assert line, label
+        for share, cell in zip(shares, line.group(1).split("|")):
+            cell = cell.strip()
+            if (method, share) not in stats.index:
+                assert cell.startswith("not run"), (label, share)
+                continue
+            mean, sem = (float(x) for x in re.findall(r"[\d.]+", cell))
+            assert (mean, sem) == (round(100 * stats.loc[(method, share), "mean"], 1),
+                                   round(100 * stats.loc[(method, share), "sem"], 1)), (label, share)
+            lowest = stats.xs(share, level="share")["mean"].idxmin() == method
+            assert cell.startswith("**") == lowest, (label, share)
+            seen += 1
+    assert seen == 30
+    logo = pd.read_csv(results / "nation_logo_0.02_raking.csv")
+    means = logo[logo["method"] != "dense"].groupby(["share", "method"])["test_capped_error"].mean()
+    order = ["subsample", "calibrate-reduce", "cube", "hardconcrete-k", "hardconcrete-k-refit",
+             "hardconcrete-design-k", "hardconcrete-design-k-refit"]
+    for share, head in [(0.03, "3 % (177)"), (0.10, "10 % (591)")]:
+        line = re.search(rf"^\| {re.escape(head)} \|(.*)\|$", README, re.M)
+        assert line, head
+        cells = [c.strip() for c in line.group(1).split("|")]
+        got = [float(c.strip("*")) for c in cells]
+        assert np.allclose(got, [round(100 * means[(share, m)], 1) for m in order]), head
+        assert [c.startswith("**") for c in cells] == [m == means[share].idxmin() for m in order], head

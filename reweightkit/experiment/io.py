@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -25,6 +26,12 @@ def _jsonable(v):
         return float(v)
     if isinstance(v, (tuple, list)):
         return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):  # a per-record parameter (gate_cost): small ones in full, large ones identified
+        if v.size <= 1000:
+            return _jsonable(v.tolist())
+        a = np.ascontiguousarray(v, dtype=float)
+        return {"array_sha256": hashlib.sha256(a.tobytes()).hexdigest(), "shape": list(a.shape),
+                "min": float(a.min()), "max": float(a.max()), "mean": float(a.mean())}
     if isinstance(v, (str, int, float, bool)) or v is None:
         return v
     return repr(v)

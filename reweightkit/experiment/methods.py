@@ -56,6 +56,9 @@ class Method:
     budgeted : bool
         Whether it runs at the comparison's record budgets (``budgets=``) rather than
         over a penalty grid.
+    shared : str or None
+        Methods with the same ``shared`` name come from one computation (a Hard Concrete
+        budget search gives the raw and the refit rows): a comparison runs them together, once.
     """
 
     name: str
@@ -65,16 +68,20 @@ class Method:
     run: Callable
     estimator: type
     budgeted: bool = False
+    shared: str | None = None
 
 
-def _hc_budgets(task, o, name):
-    """Both Hard Concrete budget methods come from one search per seed: run it once per comparison."""
+def _hc_budgets(task, o, name, gate_cost="uniform"):
+    """Both Hard Concrete budget methods of one gate price come from one search per seed: run it once per
+    comparison."""
     cache = o.setdefault("_cache", {})
-    if "hc-budgets" not in cache:
-        cache["hc-budgets"] = sweep_budget_hard_concrete(task, budgets=o["budgets"], seeds=o["seeds"],
-                                                         epochs=o["epochs"], refit=o["refit"], bounds=o["bounds"],
-                                                         verbose=o["verbose"])
-    rows = cache["hc-budgets"]
+    key = f"hc-budgets-{gate_cost}"
+    if key not in cache:
+        prefix = "hardconcrete" if gate_cost == "uniform" else f"hardconcrete-{gate_cost}"
+        cache[key] = sweep_budget_hard_concrete(task, budgets=o["budgets"], seeds=o["seeds"], epochs=o["epochs"],
+                                                refit=o["refit"], bounds=o["bounds"], verbose=o["verbose"],
+                                                gate_cost=gate_cost, names=(f"{prefix}-k", f"{prefix}-k-refit"))
+    rows = cache[key]
     return rows[rows["method"] == name] if len(rows) else rows
 
 
@@ -103,9 +110,17 @@ METHODS = {m.name: m for m in [
     Method("dense", "Rake (all records)", None, ("*", "#000000"), lambda task, o: dense_reference(task),
            RakeCalibrator),
     Method("hardconcrete-k", "HardConcrete at k records (raw gates)", "n_records", ("o--", "#aec7e8"),
-           lambda task, o: _hc_budgets(task, o, "hardconcrete-k"), HardConcreteCalibrator, budgeted=True),
+           lambda task, o: _hc_budgets(task, o, "hardconcrete-k"), HardConcreteCalibrator, budgeted=True,
+           shared="hc-budgets-uniform"),
     Method("hardconcrete-k-refit", "HardConcrete at k records + refit", "n_records", ("o-", "#08306b"),
-           lambda task, o: _hc_budgets(task, o, "hardconcrete-k-refit"), HardConcreteCalibrator, budgeted=True),
+           lambda task, o: _hc_budgets(task, o, "hardconcrete-k-refit"), HardConcreteCalibrator, budgeted=True,
+           shared="hc-budgets-uniform"),
+    Method("hardconcrete-design-k", "HardConcrete, design-priced gates, at k (raw gates)", "n_records",
+           ("v--", "#fdae6b"), lambda task, o: _hc_budgets(task, o, "hardconcrete-design-k", "design"),
+           HardConcreteCalibrator, budgeted=True, shared="hc-budgets-design"),
+    Method("hardconcrete-design-k-refit", "HardConcrete, design-priced gates, at k + refit", "n_records",
+           ("v-", "#e6550d"), lambda task, o: _hc_budgets(task, o, "hardconcrete-design-k-refit", "design"),
+           HardConcreteCalibrator, budgeted=True, shared="hc-budgets-design"),
     Method("l1-k-refit", "L1 at k records + refit", "n_records", ("s-", "#006d2c"),
            lambda task, o: sweep_budget_l1(task, budgets=o["budgets"], refit=o["refit"], bounds=o["bounds"]),
            SparseCalibrator,

@@ -85,15 +85,18 @@ class Plan:
 
     @property
     def units(self):
-        """The method groups run as one unit each, in the serial order (the two Hard Concrete budget rows share
-        one search)."""
+        """The method groups run as one unit each, in the serial order (methods that share one computation,
+        :attr:`Method.shared`, such as a Hard Concrete search's raw and refit rows, are one unit)."""
         names = [name for name in METHODS if name in self.methods]
-        units, hc = [], [n for n in names if n in ("hardconcrete-k", "hardconcrete-k-refit")]
+        units, placed = [], {}
         for name in names:
-            if name in hc:
-                if name == hc[0]:
-                    units.append(tuple(hc))
+            key = METHODS[name].shared
+            if key is None:
+                units.append((name,))
+            elif key in placed:
+                units[placed[key]] += (name,)
             else:
+                placed[key] = len(units)
                 units.append((name,))
         return units
 

@@ -294,7 +294,7 @@ def _budgets(budgets, n):
 
 
 def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr=0.1, refit="raking", bounds=None,
-                               verbose=False):
+                               verbose=False, gate_cost="uniform", names=("hardconcrete-k", "hardconcrete-k-refit")):
     """Hard Concrete at matched record budgets: raw gates and the same selection refit, per (budget, seed).
 
     :meth:`HardConcreteCalibrator.fit_grid` finds every budget's ``lambda_l0`` per seed in
@@ -321,27 +321,32 @@ def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr
         Bounds of the refit on ``g = w / d`` (the design weights).
     verbose : bool, default False
         Progress bar over seeds.
+    gate_cost : {"uniform", "design"} or array-like, default "uniform"
+        The gates' prices (:class:`~reweightkit.HardConcreteCalibrator`'s ``gate_cost``).
+    names : tuple of two str, default ("hardconcrete-k", "hardconcrete-k-refit")
+        The ``method`` of the raw rows and of the refit rows.
 
     Returns
     -------
     DataFrame
-        Rows of ``"hardconcrete-k"`` (raw gate weights) and ``"hardconcrete-k-refit"``
+        Rows of ``names[0]`` (raw gate weights) and ``names[1]`` (refit)
         with ``n_records`` (the budget) and ``lambda_l0`` filled, and :data:`BUDGET_COLUMNS`.
     """
     task = check_task(task)
     _check_training(epochs, lr)
     ks, seeds = _budgets(budgets, task.problem.n_records), check_seeds(seeds)
     rows = []
-    selector = HardConcreteCalibrator(epochs=epochs, lr=lr, on_infeasible="least_squares")
+    raw_name, refit_name = names
+    selector = HardConcreteCalibrator(epochs=epochs, lr=lr, on_infeasible="least_squares", gate_cost=gate_cost)
     for s in tqdm(seeds, desc="hardconcrete budgets", disable=not verbose):
         for raw in _quiet(selector.fit_grid, task.problem, budgets=ks, seeds=[s]):
             g, k = ks.index(raw.n_records), raw.n_records
             t0 = time.perf_counter()
             fit = _quiet(raw.refitted, task.problem, refit=refit, bounds=bounds)
             refit_secs = time.perf_counter() - t0
-            rows.append(budget_columns(result_row(task, raw, "hardconcrete-k", g, seed=s, seconds=raw.seconds_,
+            rows.append(budget_columns(result_row(task, raw, raw_name, g, seed=s, seconds=raw.seconds_,
                                                   n_records=k, lambda_l0=raw.lambda_l0_), k, raw.n_active_, raw, task))
-            rows.append(budget_columns(result_row(task, fit, "hardconcrete-k-refit", g, seed=s,
+            rows.append(budget_columns(result_row(task, fit, refit_name, g, seed=s,
                                                   seconds=raw.seconds_ + refit_secs, n_records=k,
                                                   lambda_l0=raw.lambda_l0_), k, raw.n_active_, fit, task))
     return pd.DataFrame(rows, columns=None if rows else COLUMNS)

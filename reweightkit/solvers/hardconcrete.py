@@ -5,12 +5,13 @@ Both engines minimise, per replica ``k`` (one ``(lambda_k, seed_k)`` pair),
 .. math::
 
     \tfrac12 \|\tilde A (e^{v} \odot g) - \tilde b\|^2
-    + \lambda_k \sum_j \sigma(\log\alpha_j - \beta \log(-\gamma/\zeta))
+    + \lambda_k \sum_j c_j\, \sigma(\log\alpha_j - \beta \log(-\gamma/\zeta))
     \;[+ \lambda_2 \sum_j e^{2 v_j}]
 
 where ``g`` are Hard Concrete gates sampled afresh every epoch
 (Louizos, Welling & Kingma 2018), ``e^v`` the positive weights and the sum of
-sigmoids the expected number of open gates.  The data term is **the same as
+sigmoids the expected number of open gates, each priced ``c_j`` (1 in l0-python's model;
+``gate_cost`` sets other prices, e.g. the design weights' shares).  The data term is **the same as
 SparseCalibrator's**: l0-python's ``loss_type="mse"`` (a plain sum of squares)
 applied to the row-scaled system ``(A~/sqrt 2, b~/sqrt 2)``.  l0-python's
 ``"relative"`` loss divides by ``y + 1`` and is not used.
@@ -95,8 +96,8 @@ def settled(history, epochs, tol=0.01):
 
 def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
                         lambda_l2=0.0, log_alpha_jitter_sd=0.01, device="cpu", history_every=50,
-                        verbose=False, desc="HardConcrete", w_bounds=None, l2_center=None, engine="fast",
-                        n_threads=None):
+                        verbose=False, desc="HardConcrete", w_bounds=None, l2_center=None, gate_cost=None,
+                        engine="fast", n_threads=None):
     """Train K Hard Concrete replicas at once.
 
     Parameters
@@ -140,6 +141,10 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         field's ``max_weight_ratio``).  This changes l0-python's dynamics (Adam's
         moments still see the unclamped gradients).  The gates still scale the weights
         down, so a partly open gate can leave a weight below ``lower``.
+    gate_cost : ndarray, shape (n,), optional
+        Per-record prices of the gates: the penalty becomes ``lambda_k sum_j c_j P(g_j != 0)``
+        (finite, ``>= 0``; ``None``: every gate costs ``lambda_k``, l0-python's model).  The
+        history's ``expected_active`` is still the expected count of open gates.
     engine : {"fast", "autograd"}, default "fast"
         ``"fast"``: the gradient written out by hand (no autograd graph), products with
         a dense copy of ``A~`` when it is small (``m n <= DENSE_CAP``) and a sparse CSR
@@ -166,9 +171,14 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be 'fast' or 'autograd', got {engine!r}")
+    if gate_cost is not None:
+        gate_cost = np.asarray(gate_cost, dtype=float)
+        if gate_cost.shape != (At_rec.shape[0],) or not np.all(np.isfinite(gate_cost)) or np.any(gate_cost < 0):
+            raise ValueError(f"gate_cost must be {At_rec.shape[0]} finite prices >= 0 (one per record), got shape "
+                             f"{gate_cost.shape}")
     cfg = TrainConfig(epochs=epochs, lr=lr, init_keep_prob=init_keep_prob, lambda_l2=lambda_l2,
                       log_alpha_jitter_sd=log_alpha_jitter_sd, device=device, history_every=history_every,
-                      verbose=verbose, desc=desc, w_bounds=w_bounds, l2_center=l2_center)
+                      verbose=verbose, desc=desc, w_bounds=w_bounds, l2_center=l2_center, gate_cost=gate_cost)
     if n_threads is None:
         n_threads = default_threads(At_rec.shape[0] * len(np.atleast_1d(lambdas)))
     with thread_limits(n_threads):

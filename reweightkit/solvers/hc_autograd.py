@@ -41,6 +41,8 @@ def train_autograd(At_rec, b_t, w0, lambdas, seeds, cfg):
         v_lo, v_hi = v_lo[:, None], v_hi[:, None]
     c = -BETA * torch.log(torch.tensor(-GAMMA / ZETA, device=dev))
     U = torch.empty(K, n, device=dev)
+    cost = None if cfg.gate_cost is None else torch.tensor(np.asarray(cfg.gate_cost, dtype=np.float32),
+                                                           device=dev)[:, None]
 
     def predict(W):  # (n, K) -> (m, K), the product l0-python uses
         return torch.sparse.mm(M, W)
@@ -61,8 +63,9 @@ def train_autograd(At_rec, b_t, w0, lambdas, seeds, cfg):
         gates = (s * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
         W = torch.exp(log_w) * gates
         data = ((y[:, None] - predict(W)) ** 2).sum(dim=0)
-        expected = torch.sigmoid(la + c).sum(dim=0)
-        loss_k = data + lam * expected
+        prob = torch.sigmoid(la + c)  # P(gate open), (n, K)
+        expected = prob.sum(dim=0)
+        loss_k = data + lam * (expected if cost is None else (prob * cost).sum(dim=0))
         if lambda_l2 > 0 and center is None:
             loss_k = loss_k + lambda_l2 * (torch.exp(log_w) ** 2).sum(dim=0)
         elif lambda_l2 > 0:

@@ -41,6 +41,9 @@ class TrainConfig:
         ``(lower, upper)`` on the weights before gating.
     l2_center : ndarray, optional
         The design-aware L2 centre.
+    gate_cost : ndarray, optional
+        Per-record multipliers ``c_j`` of the L0 penalty, ``lambda sum_j c_j P(g_j != 0)``
+        (``None``: every gate costs ``lambda``).
     """
 
     epochs: int = 2000
@@ -54,6 +57,7 @@ class TrainConfig:
     desc: str = "HardConcrete"
     w_bounds: tuple | None = None
     l2_center: np.ndarray | None = None
+    gate_cost: np.ndarray | None = None
 
 
 def require_torch():

@@ -81,7 +81,12 @@ def train_fast(At_rec, b_t, w0, lambdas, seeds, cfg):
         v_lo, v_hi = log_bounds(torch, w_bounds, dev)
         c = float(-BETA * np.log(np.float32(-GAMMA / ZETA)))
         u, t, la, z, gate, ew, W, s2 = torch.empty(8, K, n, device=dev)
-        lam_kn = lam.expand(K, n)
+        cost = None
+        if cfg.gate_cost is None:
+            lam_kn = lam.expand(K, n)
+        else:  # lambda_k c_j: each gate's own price
+            cost = torch.tensor(np.asarray(cfg.gate_cost, dtype=np.float32), device=dev)
+            lam_kn = (lam * cost[None, :]).contiguous()
         np_gens = u_np = None
         if dev.type == "cpu" and gens is not None:
             # numpy's PCG64 fills float32 1.6x faster than torch's CPU generator (measured); one stream per
@@ -135,13 +140,14 @@ def train_fast(At_rec, b_t, w0, lambdas, seeds, cfg):
             # the expected-L0 penalty lam sigmoid(la + c): derivative lam sigma (1 - sigma)
             torch.add(la, c, out=z).sigmoid_()
             expected = z.sum(dim=1)
+            penalty = expected if cost is None else z @ cost
             torch.mul(z, z, out=s2)
             torch.sub(z, s2, out=z)
             g_a.addcmul_(z, lam_kn)
             lo, hi = torch.aminmax(log_a)
             if float(lo) < -LOG_ALPHA_BOUND or float(hi) > LOG_ALPHA_BOUND:  # the clamp stops the gradient outside
                 g_a.masked_fill_(log_a.abs() > LOG_ALPHA_BOUND, 0.0)
-            loss_k = data + lam[:, 0] * expected
+            loss_k = data + lam[:, 0] * penalty
             if lambda_l2 > 0:
                 if center is None:  # lambda_l2 sum e^{2v}: derivative 2 lambda_l2 e^{2v}
                     torch.mul(ew, ew, out=s2)
