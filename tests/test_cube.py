@@ -17,35 +17,41 @@ def population(n=200, q=5, k=40, seed=0, equal=False):
     return X, pi
 
 
+FLIGHTS = ["blocks", "sequential"]
+
+
+@pytest.mark.parametrize("flight", FLIGHTS)
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("q", [2, 6, 15])
-def test_flight_keeps_every_balancing_total_and_leaves_at_most_q_noninteger(seed, q):
+def test_flight_keeps_every_balancing_total_and_leaves_at_most_q_noninteger(seed, q, flight):
     X, pi = population(q=q, seed=seed)
-    f = flight_phase(X, pi, seed=seed)
+    f = flight_phase(X, pi, seed=seed, flight=flight)
     totals = X.sum(axis=0)
     np.testing.assert_allclose((X / pi[:, None]).T @ f, totals, rtol=1e-9)
     assert np.sum((f > 0) & (f < 1)) <= q and np.all((f >= 0) & (f <= 1))
 
 
-def test_inclusion_frequencies_match_pi_over_2000_draws():
+@pytest.mark.parametrize("flight", FLIGHTS)
+def test_inclusion_frequencies_match_pi_over_2000_draws(flight):
     X, pi = population(n=30, q=3, k=8, seed=1)
-    draws = np.array([rk.solvers.cube_sample(X, pi, seed=s) for s in range(2000)])
+    draws = np.array([rk.solvers.cube_sample(X, pi, seed=s, flight=flight) for s in range(2000)])
     freq = draws.mean(axis=0)
     se = np.sqrt(pi * (1 - pi) / 2000)
     assert np.all(np.abs(freq - pi) <= 4 * se + 1e-12), np.max(np.abs(freq - pi) / (se + 1e-12))
     assert np.all(draws.sum(axis=1) == 8)  # sum(pi) = 8 and pi is a balancing variable: exactly 8 every time
 
 
-def test_balancing_error_is_within_the_landing_bound_and_below_simple_random_sampling():
+@pytest.mark.parametrize("flight", FLIGHTS)
+def test_balancing_error_is_within_the_landing_bound_and_below_simple_random_sampling(flight):
     X, pi = population(n=300, q=4, k=30, seed=2, equal=True)
     A = X / pi[:, None]
     totals = X.sum(axis=0)
     cube_err, srs_err = [], []
     rng = np.random.default_rng(0)
     for s in range(200):
-        f = flight_phase(X, pi, seed=s)
+        f = flight_phase(X, pi, seed=s, flight=flight)
         rest = (f > 0) & (f < 1)
-        sample = landing_phase(X, f, pi, seed=s)
+        sample = landing_phase(X, f, pi, seed=s, flight=flight)
         err = np.abs(A[sample].sum(axis=0) - totals)
         # only the units still open after the flight can move a total, each by at most |x_k / pi_k|
         assert np.all(err <= np.abs(A[rest]).sum(axis=0) + 1e-9 * np.abs(totals))
@@ -55,10 +61,35 @@ def test_balancing_error_is_within_the_landing_bound_and_below_simple_random_sam
     assert np.mean(cube_err) < 0.5 * np.mean(srs_err)
 
 
-def test_cube_sample_is_reproducible():
+@pytest.mark.parametrize("flight", FLIGHTS)
+def test_cube_sample_is_reproducible(flight):
     X, pi = population(seed=3)
-    assert np.array_equal(rk.solvers.cube_sample(X, pi, seed=7), rk.solvers.cube_sample(X, pi, seed=7))
-    assert not np.array_equal(rk.solvers.cube_sample(X, pi, seed=7), rk.solvers.cube_sample(X, pi, seed=8))
+    draw = rk.solvers.cube_sample(X, pi, seed=7, flight=flight)
+    assert np.array_equal(draw, rk.solvers.cube_sample(X, pi, seed=7, flight=flight))
+    assert not np.array_equal(draw, rk.solvers.cube_sample(X, pi, seed=8, flight=flight))
+
+
+def test_the_sequential_flight_draws_reweightkit_0_2_samples():
+    """flight="sequential" is the 0.2 flight: its sample for this seed, recorded from that release's code."""
+    X, pi = population(seed=3)
+    recorded = [2, 15, 17, 20, 25, 29, 36, 37, 42, 45, 46, 57, 59, 62, 67, 68, 72, 84, 88, 101, 102, 110, 119, 120,
+                125, 130, 131, 132, 138, 139, 147, 151, 163, 165, 172, 179, 182, 195, 196, 197]
+    assert np.flatnonzero(rk.solvers.cube_sample(X, pi, seed=7, flight="sequential")).tolist() == recorded
+    assert np.flatnonzero(rk.solvers.cube_sample(X, pi, seed=7)).tolist() != recorded  # the blocks' own draw
+    with pytest.raises(ValueError, match="flight must be 'blocks' or 'sequential'"):
+        rk.solvers.cube_sample(X, pi, seed=7, flight="fast")
+
+
+def test_the_block_flight_survives_singular_blocks():
+    """Duplicated units make some blocks' balancing matrices singular: the SVD's direction keeps every total."""
+    rng = np.random.default_rng(5)
+    base = rng.lognormal(0, 0.5, (40, 3))
+    X = np.repeat(base, 5, axis=0)  # every unit five times, side by side: whole blocks of one unit
+    pi = np.full(200, 0.25)
+    X = np.column_stack([pi, X])
+    f = flight_phase(X, pi, seed=1)
+    np.testing.assert_allclose((X / pi[:, None]).T @ f, X.sum(axis=0), rtol=1e-9)
+    assert np.sum((f > 0) & (f < 1)) <= X.shape[1]
 
 
 @pytest.mark.parametrize("call, pattern", [
@@ -126,3 +157,15 @@ def test_matched_budgets_include_the_classical_selectors():
     for m in ("cube", "calibrate-reduce", "subsample"):
         rows = res[res["method"] == m]
         assert len(rows) == 2 and (rows["n_active"] == 60).all() and rows["exact"].all()
+
+
+def test_the_balanced_sampler_passes_its_flight_on():
+    df, tm, tc, _ = rk.superpopulation(seed=1, n_sample=600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        blocks = rk.BalancedSampleCalibrator(120, seed=2, on_infeasible="least_squares").fit(df, tm, tc)
+        seq = rk.BalancedSampleCalibrator(120, seed=2, flight="sequential", on_infeasible="least_squares").fit(df, tm, tc)
+    assert blocks.sample_.sum() == seq.sample_.sum() == 120 and not np.array_equal(blocks.sample_, seq.sample_)
+    assert blocks.balancing_error_ < 0.05 and seq.balancing_error_ < 0.05
+    with pytest.raises(ValueError, match="flight must be one of 'blocks', 'sequential'"):
+        rk.BalancedSampleCalibrator(120, flight="fast").fit(df, tm, tc)

@@ -16,7 +16,7 @@ from ..problem.frame import as_problem
 from ..problem.system import margin_cells
 from ..solvers.budget import check_budget
 from ..solvers.calibration import DISTANCES
-from ..solvers.cube import cube_sample, inclusion_probabilities, systematic_sample
+from ..solvers.cube import FLIGHTS, cube_sample, inclusion_probabilities, systematic_sample
 from ..solvers.refit import calibrate_support
 from .base import SamplerCalibrator
 from .raking import check_reachable
@@ -211,6 +211,9 @@ class BalancedSampleCalibrator(SamplerCalibrator):
         targets, or (asked for) the bounded least-squares fit.
     balance : int, default 50
         Most balancing variables besides the sample size (:data:`BALANCE_AT_MOST`).
+    flight : {"blocks", "sequential"}, default "blocks"
+        The cube flight's order of moves (:func:`reweightkit.solvers.flight_phase`):
+        disjoint blocks moved at once, or one group at a time (reweightkit 0.2's samples).
 
     Attributes
     ----------
@@ -229,19 +232,21 @@ class BalancedSampleCalibrator(SamplerCalibrator):
         target against its design-weighted total (0 for none).
     """
 
-    _parameter_constraints = {**SamplerCalibrator._parameter_constraints, "balance": [Interval(Integral, 0, None)]}
+    _parameter_constraints = {**SamplerCalibrator._parameter_constraints, "balance": [Interval(Integral, 0, None)],
+                              "flight": [Options(set(FLIGHTS))]}
 
     def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="raise",
-                 balance=BALANCE_AT_MOST):
+                 balance=BALANCE_AT_MOST, flight="blocks"):
         super().__init__(n_records, seed=seed, refit=refit, bounds=bounds, on_infeasible=on_infeasible)
         self.balance = balance
+        self.flight = flight
 
     def _fit_problem(self, problem, previous_weights):
         k = _check_budget(self.n_records, problem)
         pi = inclusion_probabilities(problem.d, k)
         rows = balancing_targets(problem.system, k, self.balance)
         cols = problem.At_rec[:, rows].multiply(problem.d[:, None]).toarray() if rows.size else np.zeros((pi.size, 0))
-        self.sample_ = cube_sample(np.column_stack([pi, cols]), pi, self.seed)
+        self.sample_ = cube_sample(np.column_stack([pi, cols]), pi, self.seed, flight=self.flight)
         self.pi_ = pi
         self.ht_weights_ = np.where(self.sample_, problem.d / np.where(pi > 0, pi, 1.0), 0.0)
         self.balanced_targets_ = [problem.system.names[i] for i in rows]
