@@ -2,7 +2,8 @@
 
 ``_generated/nation_table.md``: the national comparison, ``benchmarks/results/nation_0.1_budgets.csv``
 (written by ``scripts/nation_comparison.py``; its provenance is in ``benchmarks/results/README.md``), as
-mean ± standard error over the survey samples of the held-out capped error at each budget share.
+mean ± standard error over the survey samples of the held-out capped error at each budget share;
+``_generated/nation_1_table.md`` the same at scale 1 (``nation_1_budgets.csv``, one sample).
 
 ``_generated/nation_logo_<scale>_<refit>_<share>.md``: leave-one-group-out on the national benchmark
 (``benchmarks/results/nation_logo_*.csv``, written by ``scripts/nation_logo.py``), one table per budget share.
@@ -42,14 +43,15 @@ def nation_table(csv: Path) -> str:
                 cells.append("not run")
                 continue
             r = stats.loc[(m, s)]
-            cell = f"{100 * r['mean']:.1f} ± {100 * (r['sem'] if np.isfinite(r['sem']) else 0):.1f}"
+            cell = f"{100 * r['mean']:.1f}" + (f" ± {100 * r['sem']:.1f}" if r["count"] > 1 else "")
             cells.append(f"**{cell}**" if best[s] == (m, s) else cell)
         lines.append(f"| {method_label(m)} | " + " | ".join(cells) + " |")
     dense = rows[rows["method"] == "dense"]["test_capped_error"]
     n = rows.groupby("replicate").size().shape[0]
-    lines += ["", f"Held-out capped error, % (mean ± standard error over {n} survey samples; bold: the lowest "
-              f"mean at each budget). Dense raking of every record: {100 * dense.mean():.1f} %. Source: "
-              f"`benchmarks/results/{csv.name}` ({len(rows)} rows)."]
+    what = (f"mean ± standard error over {n} survey samples" if n > 1 else "one survey sample")
+    lines += ["", f"Held-out capped error, % ({what}; bold: the lowest "
+              f"{'mean ' if n > 1 else ''}at each budget). Dense raking of every record: {100 * dense.mean():.1f} %. "
+              f"Source: `benchmarks/results/{csv.name}` ({len(rows)} rows)."]
     return "\n".join(lines) + "\n"
 
 
@@ -67,11 +69,13 @@ def logo_table(csv: Path, share: float) -> str:
     missing = {"method", "holdout", "share", "test_capped_error", "n_active"} - set(rows.columns)
     if missing:
         raise ValueError(f"{csv}: missing columns {sorted(missing)}")
+    if "replicate" not in rows:
+        rows = rows.assign(replicate=0)
     at = rows[np.isclose(rows["share"], share)]
     table = at.pivot_table(index="holdout", columns="method", values="test_capped_error")
     methods = [m for m in LOGO_ORDER if m in table.columns]
     table = table[methods]
-    dense = rows[rows["method"] == "dense"].set_index("holdout")["test_capped_error"]
+    dense = rows[rows["method"] == "dense"].groupby("holdout")["test_capped_error"].mean()
     best = table.idxmin(axis=1)
     lines = ["| held out | " + " | ".join(SHORT[m] for m in methods) + " | dense, all records |",
              "|---|" + "---|" * (len(methods) + 1)]
@@ -84,11 +88,14 @@ def logo_table(csv: Path, share: float) -> str:
                  + f" | {100 * dense.mean():.1f} |")
     lines.append("| groups won | " + " | ".join(str(int(wins.get(m, 0))) for m in methods) + " | |")
     lines.append("| records kept (mean) | " + " | ".join(f"{kept[m]:,.0f}" for m in methods) + " | all |")
-    n_total = int(rows["n_total"].iloc[0]) if "n_total" in rows else None
+    n_total = int(round(rows.groupby("replicate")["n_total"].first().mean())) if "n_total" in rows else None
     budget = int(round(share * n_total)) if n_total else None
+    samples = rows["replicate"].nunique()
     lines += ["", f"Held-out capped error, % at a budget of {share:.0%} of the records"
-              + (f" ({budget:,} of {n_total:,})" if budget else "") + f", {len(table)} held-out groups, one "
-              f"survey sample. Source: `benchmarks/results/{csv.name}` ({len(rows)} rows)."]
+              + (f" ({budget:,} of {n_total:,}" + (" on average" if samples > 1 else "") + ")" if budget else "")
+              + f", {len(table)} held-out groups, "
+              + ("one survey sample" if samples == 1 else f"mean of {samples} survey samples per group")
+              + f". Source: `benchmarks/results/{csv.name}` ({len(rows)} rows)."]
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +103,8 @@ def main():
     out = HERE / "_generated"
     out.mkdir(exist_ok=True)
     (out / "nation_table.md").write_text(nation_table(RESULTS / "nation_0.1_budgets.csv"))
-    written = ["nation_table.md"]
+    (out / "nation_1_table.md").write_text(nation_table(RESULTS / "nation_1_budgets.csv"))
+    written = ["nation_table.md", "nation_1_table.md"]
     for csv in sorted(RESULTS.glob("nation_logo_*.csv")):
         for share in sorted(pd.read_csv(csv, usecols=["share"])["share"].dropna().unique()):
             name = f"{csv.stem}_{round(100 * share)}.md"

@@ -179,7 +179,7 @@ table.round(3)
 # comparison with plain raking (no bounds) at scale 0.1; the README has its table.
 
 # %% [markdown]
-# **Why L0 loses here: the gates lean on large design weights.**  The survey over-samples SNAP
+# **What the gates miss on these families: they lean on large design weights.**  The survey over-samples SNAP
 # households (small design weights).  Every open gate costs the same penalty, so the gates keep the
 # records that cover most of the population: large design weights.  No train target mentions SNAP,
 # so no refit can give the lost households back.  `rk.problem.selection_profile` measures the lean
