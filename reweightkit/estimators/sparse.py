@@ -96,6 +96,15 @@ class SparseCalibrator(BaseCalibrator):
         ``"auto"``: the interior point up to 1,000 targets, FISTA above (the interior
         point's m x m matrix is out of reach at the field's 30,000 targets: ``"ipm"`` is
         refused above 5,000).
+
+        **Which optimal point each returns** (the optimum is often a set, see Notes; all have
+        the same fitted targets and objective): ``"fista"`` the point its iterations reach from
+        their start (the design weights, or the previous fit with ``warm_start``): on complete
+        margins it keeps nearly every record; ``"ipm"`` the analytic centre, the point of the set
+        with the most records; ``"active-set"`` a basic solution, at most ``rank + 1`` records;
+        ``solution="vertex"`` moves any of them to a basic solution of the set.  So ``n_active_``
+        and the held-out error are properties of the solver as much as of the penalty
+        (:func:`reweightkit.solvers.held_out_ranges` gives their range over the set).
     warm_start : bool, default False
         Start from the previous ``weights_`` when refitting on data of the same size.
     solution : {"solver", "vertex"}, default "solver"
