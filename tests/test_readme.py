@@ -62,7 +62,6 @@ def test_the_version_command():
 def test_the_national_tables_are_the_stored_rows():
     """Every number of the README's national tables is recomputed from benchmarks/results (mean ± standard error
     over the survey samples; the leave-one-group-out means over the groups), and the bold cell is the lowest."""
-    import numpy as np
     import pandas as pd
 
     results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
