@@ -114,9 +114,10 @@ class HardConcreteCalibrator(BaseCalibrator):
         drop the small-weight ones an over-sampling design drew (``keep_tilt``, see
         :func:`reweightkit.problem.selection_tilt`); pricing a gate by the weight it carries
         prices that pull.  It reads the design weights only, never a target.  Measured on
-        ``rk.nation(0.1)`` (``benchmarks/results/``): it does more than remove the lean, it
-        turns it around (``keep_tilt`` 0.2-0.9 at 1-25 % of the records, against 2.3-2.6 with
-        one price).  An array: your own prices (finite, ``>= 0``).  Engines ``"fast"`` and
+        ``rk.nation(0.1)`` and ``rk.nation(1.0)`` (``benchmarks/results/``): it removes the lean,
+        and at small budgets turns it around (the raw gates' ``keep_tilt`` 0.14-1.01 at 1-25 %
+        of the records, against 1.9-4.2 with one price).  An array: your own prices (finite,
+        ``>= 0``).  Engines ``"fast"`` and
         ``"autograd"``; ``lambda_l0`` then prices a record of mean design weight.
     n_threads : int, optional
         Torch and BLAS threads while training (engines ``"fast"`` and ``"autograd"``).

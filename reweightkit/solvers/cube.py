@@ -98,7 +98,7 @@ def flight_phase(X, pi, seed=None, rng=None, *, flight="blocks"):
     rng : numpy.random.Generator, optional
         The generator to draw from.
     flight : {"blocks", "sequential"}, default "blocks"
-        ``"blocks"``: disjoint blocks of ``q + 1`` units moved at once (batched; about 8x
+        ``"blocks"``: disjoint blocks of ``q + 1`` units moved at once (batched; 10-15x
         faster at ``q = 20``, ``benchmarks/bench_cube.py``); ``"sequential"``: one group at a
         time (reweightkit 0.2's draw).  Different samples for the same seed, the same method.
 
