@@ -1,3 +1,3 @@
 """The kit's version (a leaf module, so every layer can report it)."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"
