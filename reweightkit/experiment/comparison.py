@@ -79,8 +79,8 @@ def run_comparison(data, train_marginal=None, train_continuous=None, test_margin
     verbose : bool, default False
         Progress bars (with ``executor``: one bar over finished units).
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
-        Run the methods' sweeps in parallel, one unit per method (the two Hard Concrete budget methods share
-        one); the task travels once per worker, each unit runs on one thread, and the rows are those of the
+        Run the methods' sweeps in parallel, one unit per method (the raw and refit rows of one Hard Concrete
+        budget search share one); the task travels once per worker, each unit runs on one thread, and the rows are those of the
         serial run with one thread, in the same order (:mod:`reweightkit.experiment.parallel`).
 
     Returns

@@ -73,14 +73,14 @@ class Method:
 
 def _hc_budgets(task, o, name, gate_cost="uniform"):
     """Both Hard Concrete budget methods of one gate price come from one search per seed: run it once per
-    comparison."""
+    comparison.  The pair is the registry's methods that share ``name``'s computation, raw rows first."""
     cache = o.setdefault("_cache", {})
-    key = f"hc-budgets-{gate_cost}"
+    key = METHODS[name].shared
     if key not in cache:
-        prefix = "hardconcrete" if gate_cost == "uniform" else f"hardconcrete-{gate_cost}"
+        pair = tuple(n for n, m in METHODS.items() if m.shared == key)
         cache[key] = sweep_budget_hard_concrete(task, budgets=o["budgets"], seeds=o["seeds"], epochs=o["epochs"],
                                                 refit=o["refit"], bounds=o["bounds"], verbose=o["verbose"],
-                                                gate_cost=gate_cost, names=(f"{prefix}-k", f"{prefix}-k-refit"))
+                                                gate_cost=gate_cost, names=pair)
     rows = cache[key]
     return rows[rows["method"] == name] if len(rows) else rows
 

@@ -12,7 +12,8 @@ A comparison is a grid of independent sweeps: one per task (a replicate sample, 
   and fetched by a worker once, when it first runs one of that task's units; each unit carries the handle.
 
 A unit is one method's whole sweep on one task, exactly what the serial loop runs: batched Hard Concrete grids
-stay batched, and the two Hard Concrete budget methods, which share one search, stay in one unit.  Every unit
+stay batched, and methods that share one computation (the raw and refit rows of one Hard Concrete budget search,
+:attr:`Method.shared`) stay in one unit.  Every unit
 runs with one thread (``set_threads(1)`` and torch/BLAS limits in its worker; for a thread pool, for the whole
 run), its warnings are recorded and re-emitted in the main process in row order, and the rows are put back in
 the serial order.  The result equals the serial run made with one thread (``rk.set_threads(1)`` inside
@@ -130,7 +131,8 @@ def run_unit(task, names, options):
 
 
 def _sweeps(task, names, options):
-    """Each method of ``names`` on ``task``, as the serial loop runs it; a unit shares no cache with another."""
+    """Each method of ``names`` (one unit) on ``task``; a unit shares no cache with another, so the serial run and
+    every executor compute the same things."""
     options = {k: v for k, v in options.items() if k != "_cache"}
     return [METHODS[name].run(task, options) for name in names]
 
@@ -209,7 +211,7 @@ def execute(plans, executor=None, progress=False):
     """
     executor = check_executor(executor)
     if executor is None:
-        return [pd.concat([METHODS[name].run(p.task, p.options) for unit in p.units for name in unit],
+        return [pd.concat([f for unit in p.units for f in _sweeps(p.task, unit, p.options)],
                           ignore_index=True).assign(**p.labels) for p in plans]
     units = [(i, j, names) for i, p in enumerate(plans) for j, names in enumerate(p.units)]
     quiet = [{**p.options, "verbose": False} for p in plans]
