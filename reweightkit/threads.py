@@ -21,7 +21,8 @@ import os
 import sys
 import time
 
-__all__ = ["cpu_quota", "available_cpus", "others_running", "default_threads", "set_threads", "thread_limits"]
+__all__ = ["cpu_quota", "available_cpus", "others_running", "default_threads", "set_threads", "get_threads",
+           "thread_limits"]
 
 ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 SMALL_WORK = 100_000
@@ -114,6 +115,17 @@ def set_threads(n):
     if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
         raise ValueError(f"n_threads must be an integer >= 1 or None, got {n!r}")
     _user_threads = None if n is None else int(n)
+
+
+def get_threads():
+    """The thread count fixed by :func:`set_threads` for this process, or None when it is automatic.
+
+    Returns
+    -------
+    int or None
+        What ``set_threads`` last set (None: :func:`default_threads` decides).
+    """
+    return _user_threads
 
 
 def default_threads(work=None):

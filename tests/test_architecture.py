@@ -314,13 +314,14 @@ def test_notebooks_use_only_the_public_api():
 
 
 def test_importing_the_kit_does_not_import_matplotlib_or_torch():
-    """`import reweightkit` (and the `calibrate` command's modules) leave matplotlib, torch and the widgets to first
-    use: matplotlib's figure machinery was most of the kit's 2 s import."""
+    """`import reweightkit` (and the `calibrate` command's modules) leave matplotlib, torch, numba and the widgets to
+    first use: matplotlib's figure machinery was most of the kit's 2 s import."""
     import subprocess
     import sys
 
     code = ("import sys, reweightkit as rk, reweightkit.cli\n"
-            "print(sorted(m for m in ('matplotlib', 'torch', 'reweightkit.widgets', 'ipywidgets') if m in sys.modules))\n"
+            "print(sorted(m for m in ('matplotlib', 'torch', 'numba', 'reweightkit.widgets', 'ipywidgets') "
+            "if m in sys.modules))\n"
             "rk.widgets\n"
             "print('reweightkit.widgets' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")

@@ -75,21 +75,61 @@ def test_the_sequential_flight_draws_reweightkit_0_2_samples():
     recorded = [2, 15, 17, 20, 25, 29, 36, 37, 42, 45, 46, 57, 59, 62, 67, 68, 72, 84, 88, 101, 102, 110, 119, 120,
                 125, 130, 131, 132, 138, 139, 147, 151, 163, 165, 172, 179, 182, 195, 196, 197]
     assert np.flatnonzero(rk.solvers.cube_sample(X, pi, seed=7, flight="sequential")).tolist() == recorded
-    assert np.flatnonzero(rk.solvers.cube_sample(X, pi, seed=7)).tolist() != recorded  # the blocks' own draw
+    assert np.flatnonzero(rk.solvers.cube_sample(X, pi, seed=7)).tolist() == recorded  # the default
+    assert np.flatnonzero(rk.solvers.cube_sample(X, pi, seed=7, flight="blocks")).tolist() != recorded  # its own draw
     with pytest.raises(ValueError, match="flight must be 'blocks' or 'sequential'"):
         rk.solvers.cube_sample(X, pi, seed=7, flight="fast")
 
 
-def test_the_block_flight_survives_singular_blocks():
-    """Duplicated units make some blocks' balancing matrices singular: the SVD's direction keeps every total."""
+@pytest.mark.parametrize("flight", FLIGHTS)
+def test_the_flights_survive_singular_blocks(flight):
+    """Duplicated units make some balancing matrices singular: the SVD's direction keeps every total."""
     rng = np.random.default_rng(5)
     base = rng.lognormal(0, 0.5, (40, 3))
     X = np.repeat(base, 5, axis=0)  # every unit five times, side by side: whole blocks of one unit
     pi = np.full(200, 0.25)
     X = np.column_stack([pi, X])
-    f = flight_phase(X, pi, seed=1)
+    f = flight_phase(X, pi, seed=1, flight=flight)
     np.testing.assert_allclose((X / pi[:, None]).T @ f, X.sum(axis=0), rtol=1e-9)
     assert np.sum((f > 0) & (f < 1)) <= X.shape[1]
+
+
+def _python_flight(X, pi, rng):
+    """0.2's sequential flight, one numpy solve per move (the reference kept in reweightkit.solvers.cube)."""
+    from reweightkit.solvers import cube
+    out = pi.copy()
+    out[out <= cube.EPS] = 0.0
+    out[out >= 1 - cube.EPS] = 1.0
+    A = np.zeros_like(X)
+    A[pi > 0] = X[pi > 0] / pi[pi > 0, None]
+    return cube._sequential_flight_python(A, out, rng)
+
+
+@pytest.mark.parametrize("q", [0, 1, 3, 12])
+@pytest.mark.parametrize("kind", ["continuous", "duplicated units, a repeated column", "category dummies"])
+def test_the_compiled_flight_moves_as_the_python_flight(q, kind):
+    """The compiled sequential flight (numba, O(q^2) per move) settles the same units as 0.2's Python flight, and
+    leaves the generator where one draw per move leaves it, on 20 seeds, also where balancing matrices are singular."""
+    for seed in range(20):
+        rng = np.random.default_rng(100 * q + seed)
+        n = 300
+        pi = rk.solvers.inclusion_probabilities(rng.uniform(1, 4, n), 45)
+        if kind == "continuous":
+            X = np.column_stack([pi, rng.lognormal(0, 0.7, (n, q))])[:, :q]
+        elif kind == "category dummies":  # many identical rows: a kit's train targets on categorical data
+            X = np.column_stack([pi] + [(rng.integers(0, 3, n) == 0).astype(float) for _ in range(q)])[:, :q]
+        else:
+            X = np.column_stack([pi, rng.lognormal(0, 0.7, (n, q))])[:, :q]
+            if q < 3:
+                continue
+            X[1::7] = X[0]
+            X[:, 2] = X[:, 1]
+        a_rng, b_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        compiled = flight_phase(X, pi, rng=a_rng, flight="sequential")
+        python = _python_flight(X, pi, b_rng)
+        assert np.array_equal(compiled == 1, python == 1) and np.array_equal(compiled == 0, python == 0)
+        np.testing.assert_allclose(compiled, python, atol=1e-9)  # the open units agree to rounding
+        assert a_rng.random() == b_rng.random()  # the same number of draws: the landing draws the same
 
 
 @pytest.mark.parametrize("call, pattern", [
@@ -163,9 +203,22 @@ def test_the_balanced_sampler_passes_its_flight_on():
     df, tm, tc, _ = rk.superpopulation(seed=1, n_sample=600)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rk.ReweightkitWarning)
-        blocks = rk.BalancedSampleCalibrator(120, seed=2, on_infeasible="least_squares").fit(df, tm, tc)
-        seq = rk.BalancedSampleCalibrator(120, seed=2, flight="sequential", on_infeasible="least_squares").fit(df, tm, tc)
+        blocks = rk.BalancedSampleCalibrator(120, seed=2, flight="blocks", on_infeasible="least_squares").fit(df, tm, tc)
+        seq = rk.BalancedSampleCalibrator(120, seed=2, on_infeasible="least_squares").fit(df, tm, tc)
+    assert seq.flight == "sequential"  # the default: 0.2's draw
     assert blocks.sample_.sum() == seq.sample_.sum() == 120 and not np.array_equal(blocks.sample_, seq.sample_)
     assert blocks.balancing_error_ < 0.05 and seq.balancing_error_ < 0.05
     with pytest.raises(ValueError, match="flight must be one of 'blocks', 'sequential'"):
         rk.BalancedSampleCalibrator(120, flight="fast").fit(df, tm, tc)
+
+
+def test_without_numba_the_flight_runs_in_python_with_the_same_sample(monkeypatch):
+    """Where numba cannot be imported the sequential flight says so once and draws the same sample in Python."""
+    from reweightkit.solvers import cube
+    X, pi = population(seed=3)
+    compiled = rk.solvers.cube_sample(X, pi, seed=7)
+    monkeypatch.setattr(cube, "compiled_flight", lambda: None)
+    monkeypatch.setattr(cube, "_WARNED", [])
+    with pytest.warns(rk.ReweightkitWarning, match="numba cannot be imported"):
+        python = rk.solvers.cube_sample(X, pi, seed=7)
+    assert np.array_equal(compiled, python)

@@ -24,7 +24,7 @@ TIMING = ["seconds"]  # the only column that may differ between two runs of the 
 
 def _serial(fn, *args, **kw):
     """The reference: the serial run with one thread, as every executor unit runs."""
-    before = rk.threads._user_threads
+    before = rk.threads.get_threads()
     rk.set_threads(1)
     try:
         with rk.threads.thread_limits(1):
@@ -76,7 +76,7 @@ def test_thread_pool_gives_the_serial_rows(holdout_grid, serial_holdout):
     with ThreadPoolExecutor(2) as pool:
         got, _ = _run(rk.run_family_holdout, problem, executor=pool, **kw)
     _same(serial_holdout[0], got)
-    assert rk.threads._user_threads is None  # the run's one-thread setting is undone
+    assert rk.threads.get_threads() is None  # the run's one-thread setting is undone
 
 
 def test_dask_local_cluster_gives_the_serial_rows(holdout_grid, serial_holdout):

@@ -67,11 +67,14 @@ def test_default_threads_respects_the_user(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert rk.default_threads(10**7) is None  # the environment decides
     monkeypatch.delenv("OMP_NUM_THREADS")
+    assert rk.threads.get_threads() is None
     rk.set_threads(2)
     try:
+        assert rk.threads.get_threads() == 2
         assert rk.default_threads(10) == 2 and rk.default_threads(10**7) == 2
     finally:
         rk.set_threads(None)
+    assert rk.threads.get_threads() is None
     assert rk.default_threads(10) == 1
 
 

@@ -211,9 +211,9 @@ class BalancedSampleCalibrator(SamplerCalibrator):
         targets, or (asked for) the bounded least-squares fit.
     balance : int, default 50
         Most balancing variables besides the sample size (:data:`BALANCE_AT_MOST`).
-    flight : {"blocks", "sequential"}, default "blocks"
-        The cube flight's order of moves (:func:`reweightkit.solvers.flight_phase`):
-        disjoint blocks moved at once, or one group at a time (reweightkit 0.2's samples).
+    flight : {"sequential", "blocks"}, default "sequential"
+        The cube flight's order of moves (:func:`reweightkit.solvers.flight_phase`): one
+        group at a time (reweightkit 0.2's samples; compiled), or disjoint blocks moved at once.
 
     Attributes
     ----------
@@ -236,7 +236,7 @@ class BalancedSampleCalibrator(SamplerCalibrator):
                               "flight": [Options(set(FLIGHTS))]}
 
     def __init__(self, n_records, *, seed=None, refit="raking", bounds=None, on_infeasible="raise",
-                 balance=BALANCE_AT_MOST, flight="blocks"):
+                 balance=BALANCE_AT_MOST, flight="sequential"):
         super().__init__(n_records, seed=seed, refit=refit, bounds=bounds, on_infeasible=on_infeasible)
         self.balance = balance
         self.flight = flight

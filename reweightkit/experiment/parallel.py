@@ -225,7 +225,7 @@ def execute(plans, executor=None, progress=False):
             from distributed import as_completed
             finished = as_completed(list(futures))
         elif isinstance(executor, cf.ThreadPoolExecutor):
-            previous = threads._user_threads  # one thread per unit, for the whole run: torch's and BLAS's are global
+            previous = threads.get_threads()  # one thread per unit, for the whole run: torch's and BLAS's are global
             threads.set_threads(1)
             stack.callback(threads.set_threads, previous)
             stack.enter_context(threads.thread_limits(1))

@@ -11,15 +11,19 @@ method moves the vector of inclusion probabilities ``pi`` to a vertex of
   balancing matrix exists; move to ``pi + l1 u`` with probability ``l2 / (l1 + l2)``
   or to ``pi - l2 u`` otherwise, where ``l1, l2 > 0`` are the largest steps that stay
   in ``[0, 1]``.  The expected move is zero (so ``E pi_final = pi``) and at least one
-  unit becomes 0 or 1.  It ends with at most ``q`` non-integer units (one linear solve
-  of size ``q`` per unit: ``O(n q^3)``).  Moves of *disjoint* groups of units each keep
-  every total, so they can be made at once: ``flight="blocks"`` (the default) splits the
-  non-integer units, in their order, into blocks of ``q + 1`` and moves every block in
-  one batched step (one batched solve, one uniform per block), then re-blocks the units
-  still non-integer, until fewer than ``q + 1`` remain; ``flight="sequential"`` moves one
-  group at a time, the next unit replacing each unit that became 0 or 1 (reweightkit
-  0.2's draw).  Both are the cube method: every move keeps the totals and has mean zero;
-  they draw different samples for the same seed;
+  unit becomes 0 or 1.  It ends with at most ``q`` non-integer units.  ``flight="sequential"``
+  (the default, reweightkit 0.2's draw) moves one group at a time, the next unit replacing each
+  unit that became 0 or 1; compiled with numba (:mod:`._cube_kernel`), it keeps the inverse of the
+  group's ``q x q`` matrix from move to move (one O(q^2) update per move instead of a solve,
+  O(q^3)), about 1 us per unit at ``q = 20`` (``benchmarks/bench_cube.py``), and settles the same
+  units as 0.2's Python flight (kept as ``_sequential_flight_python``; tested on singular and
+  categorical balancing matrices too, whose moves take the Python flight's own direction).  Moves
+  of *disjoint* groups of units each keep every total, so they can also be made at once:
+  ``flight="blocks"`` splits the non-integer units, in their order, into blocks of ``q + 1`` and
+  moves every block in one batched numpy step (one batched solve, one uniform per block), then
+  re-blocks the units still non-integer, until fewer than ``q + 1`` remain.  Both are the cube
+  method: every move keeps the totals and has mean zero; they draw different samples for the
+  same seed;
 - **landing phase**: while more than :data:`LP_LANDING_UP_TO` units remain non-integer,
   the last balancing variable is dropped and the flight continues; then one LP over
   all samples ``s`` of the remaining ``r`` units chooses a design ``p(s)`` with the
@@ -32,18 +36,21 @@ method moves the vector of inclusion probabilities ``pi`` to a vertex of
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import scipy.optimize
 
 from .._validation import check_seed
+from ..exceptions import ReweightkitWarning
+from ._cube_kernel import EPS, compiled_flight
+from ._cube_kernel import null_direction as _null_direction
 
 __all__ = ["LP_LANDING_UP_TO", "flight_phase", "landing_phase", "cube_sample", "inclusion_probabilities",
            "integerize", "systematic_sample"]
 
 LP_LANDING_UP_TO = 12
 """The landing LP enumerates the ``2^r`` samples of the last ``r <= 12`` non-integer units."""
-EPS = 1e-10
 
 
 def _check_inputs(X, pi):
@@ -67,24 +74,11 @@ def _check_inputs(X, pi):
     return X, pi
 
 
-def _null_direction(B):
-    """A unit vector ``u`` with ``B u = 0`` for ``B`` of shape (q, q + 1)."""
-    q = B.shape[0]
-    try:
-        y = np.linalg.solve(B[:, :q], -B[:, q])
-        u = np.r_[y, 1.0]
-        if np.all(np.isfinite(u)):
-            return u / np.linalg.norm(u)
-    except np.linalg.LinAlgError:
-        pass
-    return np.linalg.svd(B)[2][-1]
-
-
 FLIGHTS = ("blocks", "sequential")
 """The flight phase's orders of moves (see the module's text)."""
 
 
-def flight_phase(X, pi, seed=None, rng=None, *, flight="blocks"):
+def flight_phase(X, pi, seed=None, rng=None, *, flight="sequential"):
     """The fast flight phase: ``pi`` moved toward ``{0, 1}^n`` with every balancing total kept.
 
     Parameters
@@ -97,10 +91,11 @@ def flight_phase(X, pi, seed=None, rng=None, *, flight="blocks"):
         Seed of ``numpy.random.default_rng`` (ignored when ``rng`` is given).
     rng : numpy.random.Generator, optional
         The generator to draw from.
-    flight : {"blocks", "sequential"}, default "blocks"
-        ``"blocks"``: disjoint blocks of ``q + 1`` units moved at once (batched; 10-15x
-        faster at ``q = 20``, ``benchmarks/bench_cube.py``); ``"sequential"``: one group at a
-        time (reweightkit 0.2's draw).  Different samples for the same seed, the same method.
+    flight : {"sequential", "blocks"}, default "sequential"
+        ``"sequential"``: one group of ``q + 1`` units at a time (reweightkit 0.2's draw), compiled
+        (about 1 us per unit at ``q = 20``, ``benchmarks/bench_cube.py``); ``"blocks"``: disjoint
+        blocks of ``q + 1`` units moved at once (batched numpy, 4-9x slower).  Different samples
+        for the same seed, the same method.
 
     Returns
     -------
@@ -161,8 +156,42 @@ def _block_flight(A, out, rng):
     return out
 
 
+REFRESH = 50
+"""The compiled sequential flight inverts its ``q x q`` matrix afresh every this many moves (between them,
+one O(q^2) update per move)."""
+
+_WARNED = []
+
+
+def _compiled_flight():
+    """The compiled flight, or None (with a warning, once) where numba cannot be imported."""
+    kernel = compiled_flight()
+    if kernel is None and not _WARNED:
+        _WARNED.append(True)
+        warnings.warn("numba cannot be imported: the cube method's sequential flight runs in Python (the same "
+                      "samples, 20-160x slower)", ReweightkitWarning, stacklevel=4)
+    return kernel
+
+
 def _sequential_flight(A, out, rng):
-    """One group of ``q + 1`` units at a time; the next unit replaces each one that became 0 or 1."""
+    """One group of ``q + 1`` units at a time; the next unit replaces each one that became 0 or 1 (compiled)."""
+    kernel = _compiled_flight()
+    if kernel is None:
+        return _sequential_flight_python(A, out, rng)
+    free = np.flatnonzero((out > 0) & (out < 1))
+    if free.size < A.shape[1] + 1:
+        return out
+    # one uniform per move, drawn in advance; the generator is then left where one draw per move leaves it
+    state = rng.bit_generator.state
+    uniforms = rng.random(free.size)  # a move settles at least one unit: at most free.size moves
+    moves = kernel(np.ascontiguousarray(A, dtype=np.float64), out, free.astype(np.int64), uniforms, REFRESH)
+    rng.bit_generator.state = state
+    rng.random(moves)
+    return out
+
+
+def _sequential_flight_python(A, out, rng):
+    """0.2's flight in Python, one solve per move: the reference the compiled flight is tested against."""
     q = A.shape[1]
     queue = iter(np.flatnonzero((out > 0) & (out < 1)))
     active = [k for _, k in zip(range(q + 1), queue)]
@@ -183,7 +212,7 @@ def _sequential_flight(A, out, rng):
     return out
 
 
-def landing_phase(X, pi_flight, pi, seed=None, rng=None, *, flight="blocks"):
+def landing_phase(X, pi_flight, pi, seed=None, rng=None, *, flight="sequential"):
     """Finish a flight: drop balancing variables while too many units remain, then one LP over samples.
 
     Parameters
@@ -198,7 +227,7 @@ def landing_phase(X, pi_flight, pi, seed=None, rng=None, *, flight="blocks"):
         Seed of ``numpy.random.default_rng`` (ignored when ``rng`` is given).
     rng : numpy.random.Generator, optional
         The generator to draw from.
-    flight : {"blocks", "sequential"}, default "blocks"
+    flight : {"sequential", "blocks"}, default "sequential"
         The flight's order of moves after each dropped variable (:func:`flight_phase`).
 
     Returns
@@ -252,7 +281,7 @@ def _has_size_column(X, pi):
     return bool(np.any(np.ptp(ratio, axis=0) <= 1e-9 * np.maximum(np.abs(ratio).max(axis=0), 1e-300)))
 
 
-def cube_sample(X, pi, seed=None, *, flight="blocks"):
+def cube_sample(X, pi, seed=None, *, flight="sequential"):
     """A balanced sample by the cube method: flight phase, then landing.
 
     Parameters
@@ -265,9 +294,9 @@ def cube_sample(X, pi, seed=None, *, flight="blocks"):
         Inclusion probabilities in [0, 1] (any sum).
     seed : int, optional
         Seed of every draw (``numpy.random.default_rng``).
-    flight : {"blocks", "sequential"}, default "blocks"
+    flight : {"sequential", "blocks"}, default "sequential"
         The flight's order of moves (:func:`flight_phase`); ``"sequential"`` draws
-        reweightkit 0.2's samples.
+        reweightkit 0.2's samples (compiled).
 
     Returns
     -------
