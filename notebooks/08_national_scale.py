@@ -246,7 +246,7 @@ held.round(3)
 # the table above shows what that does to the held-out program families at this scale, one sample.
 # A held-out group of *program* families rewards keeping program households, so this holdout alone
 # cannot tell a better selector from one that leans the right way for it: the README has the answer at
-# scale 0.1 (three samples) and, holding out every family in turn, at scale 0.02
+# scale 0.1 (three samples) and, holding out every family in turn, at scales 0.02 and 0.1
 # (`scripts/nation_logo.py`).
 
 # %% [markdown]

@@ -242,6 +242,17 @@ def test_the_which_method_prose_matches_the_stored_rows():
     others = at3.drop(["hardconcrete-design-k", "hardconcrete-design-k-refit"])
     assert others.max() - others.min() < 0.01  # within a point
     assert at3.nlargest(2).index.str.startswith("hardconcrete-design").all()  # design-priced gates last at 3 %
+    at01 = pd.read_csv(results / "nation_logo_0.1_raking.csv")
+    at01 = at01[at01["method"] != "dense"]
+    by01 = {s: at01[at01["share"] == s].pivot_table(index="holdout", columns="method",
+                                                     values="test_capped_error") for s in (0.03, 0.10)}
+    assert by01[0.10].idxmin(axis=1).str.startswith("hardconcrete").all()  # all 16 groups at 10 %
+    assert by01[0.03].idxmin(axis=1).str.startswith("hardconcrete").sum() == 11
+    mean01 = {s: (100 * by01[s].mean()).round(1) for s in by01}
+    assert [mean01[0.10][m] for m in ("hardconcrete-design-k", "hardconcrete-k", "calibrate-reduce")] == [22.4, 23.1, 29.3]
+    assert mean01[0.10][["subsample", "calibrate-reduce", "cube"]].min() == mean01[0.10]["calibrate-reduce"]
+    assert mean01[0.03].idxmin() == "hardconcrete-k-refit" and mean01[0.03]["hardconcrete-k-refit"] == 43.5
+    assert mean01[0.03]["calibrate-reduce"] == 47.4
     bounded = pd.read_csv(results / "nation_logo_0.05_logit.csv")
     sparse = bounded[bounded["method"] != "dense"]
     assert len(sparse) == 224 and sparse["budget_met"].all()

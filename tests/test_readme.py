@@ -94,19 +94,33 @@ def test_the_national_tables_are_the_stored_rows():
                 assert cell.startswith("**") == lowest, (csv, label, share)
                 seen += 1
         assert seen == n_cells, csv
-    logo = pd.read_csv(results / "nation_logo_0.02_raking.csv")
-    per_sample = logo[logo["method"] != "dense"].groupby(["share", "replicate", "method"])["test_capped_error"].mean()
     order = ["subsample", "calibrate-reduce", "cube", "hardconcrete-k", "hardconcrete-k-refit",
              "hardconcrete-design-k", "hardconcrete-design-k-refit"]
-    for share, head in [(0.03, "3 % (~179)"), (0.10, "10 % (~596)")]:
-        line = re.search(rf"^\| {re.escape(head)} \|(.*)\|$", README, re.M)
-        assert line, head
-        cells = [c.strip() for c in line.group(1).split("|")]
-        by = per_sample[share].unstack()  # samples x methods: each sample's mean over the groups
-        mean, sem = 100 * by.mean(), 100 * by.sem()
-        assert [[float(x) for x in re.findall(r"[\d.]+", c)] for c in cells] == \
-            [[round(mean[m], 1), round(sem[m], 1)] for m in order], head
-        assert [c.startswith("**") for c in cells] == [m == mean.idxmin() for m in order], head
+    for csv, heads in [("nation_logo_0.02_raking.csv", [(0.03, "3 % (~179)"), (0.10, "10 % (~596)")]),
+                       ("nation_logo_0.1_raking.csv", [(0.03, "3 % (~903)"), (0.10, "10 % (~3,010)")])]:
+        logo = pd.read_csv(results / csv)
+        assert logo["replicate"].nunique() == 3 and logo["holdout"].nunique() == 16, csv
+        per_sample = logo[logo["method"] != "dense"].groupby(["share", "replicate", "method"])["test_capped_error"].mean()
+        for share, head in heads:
+            line = re.search(rf"^\| {re.escape(head)} \|(.*)\|$", README, re.M)
+            assert line, head
+            cells = [c.strip() for c in line.group(1).split("|")]
+            by = per_sample[share].unstack()  # samples x methods: each sample's mean over the groups
+            mean, sem = 100 * by.mean(), 100 * by.sem()
+            assert [[float(x) for x in re.findall(r"[\d.]+", c)] for c in cells] == \
+                [[round(mean[m], 1), round(sem[m], 1)] for m in order], head
+            assert [c.startswith("**") for c in cells] == [m == mean.idxmin() for m in order], head
+    logo = pd.read_csv(results / "nation_logo_0.1_raking.csv")
+    budget = logo[logo["method"] != "dense"]
+    wins = {s: budget[budget["share"] == s].pivot_table(index="holdout", columns="method", values="test_capped_error")
+            .idxmin(axis=1).str.startswith("hardconcrete").sum() for s in (0.03, 0.10)}
+    assert wins == {0.03: 11, 0.10: 16}  # "on all 16 groups at 10 % and on 11 of 16 at 3 %"
+    kept = budget.groupby(["share", "method"])["n_active"].mean().round().astype(int)
+    samplers = ["subsample", "calibrate-reduce", "cube"]
+    for share in (0.03, 0.10):
+        low, high = kept[share][samplers].min(), kept[share][samplers].max()
+        assert f"keep {low:,}-{high:,} of" in " ".join(README.split()) or f"and {low:,}-{high:,} of" in \
+            " ".join(README.split()), share  # "the samplers keep 750-763 of 903 and 2,059-2,144 of 3,010 records"
 
 
 def test_the_comparison_with_the_l0_paper_quotes_the_stored_rows():
