@@ -34,13 +34,7 @@ def problem(n, q, seed=0):
 
 def python_flight(X, pi, seed):
     """0.2's sequential flight in Python (``reweightkit.solvers.cube._sequential_flight_python``)."""
-    rng = np.random.default_rng(seed)
-    out = pi.copy()
-    out[out <= cube.EPS] = 0.0
-    out[out >= 1 - cube.EPS] = 1.0
-    A = np.zeros_like(X)
-    A[pi > 0] = X[pi > 0] / pi[pi > 0, None]
-    return cube._sequential_flight_python(A, out, rng)
+    return cube._sequential_flight_python(*cube._flight_start(X, pi), np.random.default_rng(seed))
 
 
 def timed(f, *args, **kw):

@@ -97,12 +97,7 @@ def test_the_flights_survive_singular_blocks(flight):
 def _python_flight(X, pi, rng):
     """0.2's sequential flight, one numpy solve per move (the reference kept in reweightkit.solvers.cube)."""
     from reweightkit.solvers import cube
-    out = pi.copy()
-    out[out <= cube.EPS] = 0.0
-    out[out >= 1 - cube.EPS] = 1.0
-    A = np.zeros_like(X)
-    A[pi > 0] = X[pi > 0] / pi[pi > 0, None]
-    return cube._sequential_flight_python(A, out, rng)
+    return cube._sequential_flight_python(*cube._flight_start(X, pi), rng)
 
 
 @pytest.mark.parametrize("q", [0, 1, 3, 12])

@@ -107,15 +107,21 @@ def flight_phase(X, pi, seed=None, rng=None, *, flight="sequential"):
         raise ValueError(f"flight must be 'blocks' or 'sequential', got {flight!r}")
     X, pi = _check_inputs(X, pi)
     rng = np.random.default_rng(check_seed(seed)) if rng is None else rng
+    A, out = _flight_start(X, pi)
+    if flight == "blocks":
+        return _block_flight(A, out, rng)
+    return _sequential_flight(A, out, rng)
+
+
+def _flight_start(X, pi):
+    """``(A, out)`` a flight moves: ``A = X / pi`` (zero rows where ``pi = 0``) and ``pi`` with near-integers snapped."""
     out = pi.copy()
     out[out <= EPS] = 0.0
     out[out >= 1 - EPS] = 1.0
     A = np.zeros_like(X)
     pos = pi > 0
     A[pos] = X[pos] / pi[pos, None]  # HT: sum_k a_k pi_k(t) must stay constant
-    if flight == "blocks":
-        return _block_flight(A, out, rng)
-    return _sequential_flight(A, out, rng)
+    return A, out
 
 
 def _block_flight(A, out, rng):
