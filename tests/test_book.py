@@ -267,8 +267,16 @@ def test_the_which_method_prose_matches_the_stored_rows():
     program = pd.read_csv(results / "nation_0.1_budgets.csv")
     program = program[program["method"] != "dense"]
     means = program.groupby(["share", "method"])["test_capped_error"].mean().unstack()
-    assert list(means.idxmin(axis=1)) == ["hardconcrete-design-k", "subsample", "hardconcrete-design-k",
+    assert list(means.idxmin(axis=1)) == ["hardconcrete-design-k", "subsample", "l1-k-refit",
                                           "hardconcrete-design-k"]  # 1, 3, 10, 25 %
+    design = means["hardconcrete-design-k"]
+    assert (design < means[["subsample", "calibrate-reduce", "cube"]].min(axis=1)).loc[[0.01, 0.10, 0.25]].all()
+    l1 = program[program["method"] == "l1-k-refit"]
+    assert sorted(l1["share"].unique()) == [0.01, 0.03, 0.10]  # 25 %: more records than train targets
+    train10 = program[program["share"] == 0.10].groupby("method")["train_capped_error"].mean()
+    assert train10["hardconcrete-k-refit"] < train10["l1-k-refit"] < train10["subsample"]  # "between"
+    assert round(100 * train10["l1-k-refit"], 1) == 6.6
+    assert list(means.loc[[0.01, 0.03]].rank(axis=1)["l1-k-refit"]) == [8, 6]  # the worst of 8 at 1 %, sixth at 3 %
     one_price = ["hardconcrete-k", "hardconcrete-k-refit"]
     classical = ["subsample", "calibrate-reduce", "cube"]
     assert (means[classical].min(axis=1) < means[one_price].min(axis=1)).all()

@@ -53,7 +53,12 @@ class SparseCalibrator(BaseCalibrator):
         the warm path so that the fit keeps ``n_records`` records within
         ``max(2 %, 5)`` (:func:`reweightkit.solvers.budget.l1_for_budget`), or a
         ``ValueError`` names the nearest counts that are reachable (an L1 count often
-        jumps).  The count is the solver's point's, before any refit.
+        jumps).  The count is the solver's point's, before any refit: ``solver="fista"``'s
+        point, or ``"active-set"``'s basic solution (at most ``rank(A~) <= m`` records,
+        certified at every penalty, where FISTA may not certify the weak ones at national
+        scale).  ``"auto"`` picks the active set for ``n_records <= m`` and FISTA above (and
+        with ``bounds``); ``"ipm"`` is refused (its analytic centre keeps every record some
+        optimal point uses).
     refit : bool or {"relaxed", "linear", "raking", "logit"}, default False
         Select, then calibrate.  ``True`` or ``"relaxed"``: relaxed L1, after the support
         ``{j : w_j > 0}`` is found, re-solve ``min_{v >= 0} 1/2 ||A~_S v - b~||^2`` on
@@ -89,13 +94,14 @@ class SparseCalibrator(BaseCalibrator):
         *analytic centre* of the optimal set (every record some optimal solution
         uses keeps a positive weight); combine with ``solution="vertex"`` for the
         sparsest optimal solution.  ``"active-set"``: Lawson-Hanson on a working set of
-        records (:mod:`reweightkit.solvers.active_set`), for few targets (``m n`` up to
-        5M): exact basic solutions (at most ``rank + 1`` records in the degenerate
+        records (:mod:`reweightkit.solvers.active_set` on a dense copy for ``m n`` up to 5M,
+        :mod:`reweightkit.solvers.qr_active_set`'s updated QR factors of the support above):
+        exact basic solutions (at most ``rank + 1`` records in the degenerate
         regime, like coordinate descent's), the fastest certified path at the published
         size (``benchmarks/bench_l1_solvers.py``).  All three stop on the same certificate.
         ``"auto"``: the interior point up to 1,000 targets, FISTA above (the interior
         point's m x m matrix is out of reach at the field's 30,000 targets: ``"ipm"`` is
-        refused above 5,000).
+        refused above 5,000); with ``n_records``, see there.
 
         **Which optimal point each returns** (the optimum is often a set, see Notes; all have
         the same fitted targets and objective): ``"fista"`` the point its iterations reach from
@@ -246,7 +252,11 @@ class SparseCalibrator(BaseCalibrator):
                 raise ValueError("n_records counts the solver's point; a vertex solution keeps at most m + 1 records")
             # the budget keeps its word: the certified point the search found is the fit (the optimum is often
             # not unique, so a second solve at its penalty could keep another number of records)
-            sol = l1_for_budget(At, bt, start, int(self.n_records), self.tol, self.max_iter, upper, verbose=self.verbose)
+            solver = self._solver(upper)
+            if solver == "auto":  # a basic solution where one can keep n_records (at most m), FISTA's point above
+                solver = "active-set" if self.n_records <= At.shape[1] else "fista"
+            sol = l1_for_budget(At, bt, start, int(self.n_records), self.tol, self.max_iter, upper, verbose=self.verbose,
+                                solver=solver)
             self._complete(problem, At, bt, unit, upper, sol, lam_max)
             return
         if lam >= lam_max:

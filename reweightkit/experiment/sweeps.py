@@ -352,7 +352,7 @@ def sweep_budget_hard_concrete(task, *, budgets, seeds=range(5), epochs=2000, lr
     return pd.DataFrame(rows, columns=None if rows else COLUMNS)
 
 
-def sweep_budget_l1(task, *, budgets, refit="raking", bounds=None, tol=1e-8):
+def sweep_budget_l1(task, *, budgets, refit="raking", bounds=None, tol=1e-8, solver="auto"):
     """L1 at matched record budgets: ``SparseCalibrator(n_records=k, refit=refit)`` for each budget.
 
     Parameters
@@ -367,6 +367,10 @@ def sweep_budget_l1(task, *, budgets, refit="raking", bounds=None, tol=1e-8):
         Bounds on ``g = w / d`` (the design weights) of the L1 fit and its refit.
     tol : float, default 1e-8
         Relative duality gap of every L1 fit.
+    solver : {"auto", "active-set", "fista"}, default "auto"
+        Whose optimal point is counted (:class:`~reweightkit.SparseCalibrator`'s ``solver``): ``"auto"``
+        is the active set's basic solution (certified at every penalty, at most ``rank(A~)`` records)
+        for budgets up to the number of targets, FISTA's point above them and with ``bounds``.
 
     Returns
     -------
@@ -382,7 +386,7 @@ def sweep_budget_l1(task, *, budgets, refit="raking", bounds=None, tol=1e-8):
         t0 = time.perf_counter()
         try:
             est = _quiet(SparseCalibrator(n_records=k, refit=refit, bounds=bounds, on_infeasible="least_squares",
-                                          tol=tol).fit, task.problem)
+                                          tol=tol, solver=solver).fit, task.problem)
         except ValueError as e:
             missed.append(str(e))
             continue

@@ -19,7 +19,8 @@ so the step goes along ``d`` until a weight reaches zero and that record leaves 
 It stops on **the same certificate as FISTA and the interior point**
 (:func:`reweightkit.problem.nnlasso.duality_gap`, a feasible dual point from the residual).
 Every product is one BLAS call on a dense ``m x n`` copy, so the method is for small ``m n``
-(``DENSE_CAP``); along a path each lambda starts from the previous support.  If the
+(``DENSE_CAP``; above it :mod:`reweightkit.solvers.qr_active_set` runs the same iteration on
+updated QR factors of the support); along a path each lambda starts from the previous support.  If the
 iteration budget runs out before the certificate holds, FISTA finishes from the best point.
 
 Which optimal point?  The solution is sparse (a basic solution: ``|P| <= rank + 1`` records),
@@ -47,7 +48,8 @@ class DenseSystem:
         n, m = At_rec.shape
         if n * m > DENSE_CAP:
             raise ValueError(f"solver='active-set' keeps a dense copy of the {m} x {n} matrix, and m n = {m * n:,} "
-                             f"exceeds DENSE_CAP = {DENSE_CAP:,}; use solver='fista' (or 'ipm')")
+                             f"exceeds DENSE_CAP = {DENSE_CAP:,}; use reweightkit.solvers.qr_active_set (what "
+                             "nn_lasso_path(solver='active-set') runs above the cap) or solver='fista'")
         self.A = np.ascontiguousarray(At_rec.T.toarray(), dtype=float)
 
 

@@ -16,10 +16,10 @@ from numbers import Integral
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..problem.nnlasso import alpha_grid, lambda_max
+from ..problem.nnlasso import alpha_grid, kkt_residual, lambda_max
 from ..problem.scoring import n_active
 from .hardconcrete import train_hard_concrete
-from .path import nn_lasso_path
+from .path import L1Engine
 
 __all__ = ["budget_tolerance", "check_budget", "BudgetSearch", "l1_for_budget", "hard_concrete_for_budgets",
            "hard_concrete_for_budget"]
@@ -95,13 +95,20 @@ def _unreachable(k, tried, what, extra=""):
                       f"reached are {' and '.join(near) or 'none'}{extra}")
 
 
-def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_grid=24, n_bisect=30, verbose=False):
+BUDGET_SOLVERS = ("fista", "active-set")
+"""The L1 solvers a record budget can search with (the interior point returns the analytic centre of the
+optimal set, the point with the most records, so its count says nothing about the penalty)."""
+
+
+def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_grid=24, n_bisect=30, verbose=False,
+                  solver="fista"):
     """The NN-LASSO penalty whose certified solution keeps about ``k`` records.
 
     A warm-started path over ``lambda_max * alpha_grid(n_grid, eps=1e-4)``, strong to
     weak, brackets ``k`` (it stops at the first count above ``k``: the weak penalties,
     slowest to certify, are never solved); bisection in ``log lambda`` inside the bracket
-    (each fit warm-started from the stronger end) closes it.
+    (each fit warm-started from the stronger end; the QR active set continues from its
+    last support) closes it.
 
     Parameters
     ----------
@@ -114,41 +121,66 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
     k : int
         Records to keep.
     tol, max_iter
-        FISTA's certificate and iterations per fit.
+        The certificate and FISTA's iterations per fit.
     upper : ndarray, shape (n,), optional
-        Upper bounds on ``w``.
+        Upper bounds on ``w`` (``solver="fista"`` only).
     n_grid : int, default 24
         Path points.
     n_bisect : int, default 30
         Bisection steps at most.
     verbose : bool, default False
         Progress bars: the path, then the bisection.
+    solver : {"fista", "active-set"}, default "fista"
+        Whose point is counted (the optimum is often a set).  ``"fista"``: the point its
+        iterations reach from the warm start; at weak penalties on a degenerate problem it
+        may not certify within ``max_iter`` (at ``rk.nation(0.1)`` it did not below
+        ``alpha ~ 0.008``, about 2,700 records).  ``"active-set"``: a basic solution
+        (at most ``rank(A~) <= m`` records), certified to rounding at any penalty
+        (:func:`reweightkit.solvers.qr_active_set.qr_active_set` above ``DENSE_CAP``);
+        ``k`` above ``m`` is refused at once.
 
     Returns
     -------
     L1Solution
-        The certified solution whose count is within :func:`budget_tolerance` of ``k``.
+        The certified solution whose count is within :func:`budget_tolerance` of ``k``
+        (``kkt`` filled).
 
     Raises
     ------
     ValueError
-        When no penalty tried gives such a count (with the nearest reachable counts).
+        When no penalty tried gives such a count (with the nearest reachable counts),
+        or the solver cannot search a budget.
     """
-    lam_max = lambda_max(At_rec, b_t)
+    if solver not in BUDGET_SOLVERS:
+        raise ValueError(f"a record budget needs solver 'fista' or 'active-set', got {solver!r}" + (
+            ": the interior point returns the analytic centre of the optimal set (every record some optimal "
+            "point uses), so its count is not a property of the penalty" if solver == "ipm" else ""))
+    if upper is not None and solver != "fista":
+        raise ValueError("upper bounds on the weights (bounds=) are supported by solver='fista' only")
+    m = At_rec.shape[1]
     band = budget_tolerance(k)
+    if solver == "active-set" and k > m + band:
+        raise ValueError(f"n_records={k}: solver='active-set' returns basic solutions, which keep at most "
+                         f"rank(A~) <= {m:,} records (one per target); choose n_records <= {m:,}, or solver='fista'")
+    lam_max = lambda_max(At_rec, b_t)
+    engine = L1Engine(At_rec, b_t, solver, tol=tol, max_iter=max_iter, upper=upper, w0=w0)
     sols, counts = [], []
     # strong to weak, warm-started, stopping once a count passes k: the weak end (slowest to certify) is not needed
     for lam in tqdm(lam_max * alpha_grid(n_grid, eps=1e-4), desc=f"L1 budget {k}: path", disable=not verbose):
-        start = w0 if not sols else sols[-1].w
-        sols.append(nn_lasso_path(At_rec, b_t, lambdas=[lam], w0=start, tol=tol, max_iter=max_iter,
-                                  upper=upper)["solutions"][0])
+        prev = sols[-1].w if sols else None
+        sols.append(engine.solve(lam, w0 if prev is None else prev, prev))
         counts.append(n_active(sols[-1].w))
         if counts[-1] > k + band:
             break
     tried = [(s.lam / lam_max, c) for s, c in zip(sols, counts)]
+
+    def done(sol):
+        sol.kkt = kkt_residual(At_rec, b_t, sol.w, sol.lam, lam_max, upper)
+        return sol
+
     hits = [i for i, c in enumerate(counts) if abs(c - k) <= band]
     if hits:
-        return sols[min(hits, key=lambda i: abs(counts[i] - k))]
+        return done(sols[min(hits, key=lambda i: abs(counts[i] - k))])
     brackets = [i for i in range(len(counts) - 1) if (counts[i] - k) * (counts[i + 1] - k) < 0]
     bar = tqdm(total=len(brackets) * n_bisect, desc=f"L1 budget {k}: bisection", disable=not verbose)
     for i in brackets:
@@ -157,14 +189,13 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
         for _ in range(n_bisect):
             bar.update()
             lam = float(np.sqrt(strong.lam * weak.lam))
-            sol = nn_lasso_path(At_rec, b_t, lambdas=[lam], w0=strong.w + 1e-3 * w0, tol=tol, max_iter=max_iter,
-                                upper=upper)["solutions"][0]
+            sol = engine.solve(lam, strong.w + 1e-3 * w0, strong.w)
             c = n_active(sol.w)
             tried.append((lam / lam_max, c))
             bar.set_postfix(records=c)
             if abs(c - k) <= band:
                 bar.close()
-                return sol
+                return done(sol)
             if (c - k) * (c_strong - k) > 0:
                 strong, c_strong = sol, c
             else:
@@ -174,7 +205,9 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
     bar.close()
     raise _unreachable(k, tried, "alpha", extra=(
         "; an L1 count can jump between neighbouring penalties (a degenerate optimal set), so this budget may be "
-        "out of L1's reach: choose a nearby budget or another method"))
+        "out of L1's reach: choose a nearby budget or another method" + (
+            "; solver='active-set' counts basic solutions (at most rank(A~) records)" if solver == "active-set"
+            else "")))
 
 
 def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=8, per_round=8, lam_range=(1e-9, 1e-1),

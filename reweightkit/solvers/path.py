@@ -9,11 +9,12 @@ from tqdm.auto import tqdm
 
 from ..problem.nnlasso import L1Solution, duality_gap, kkt_residual, lambda_max, lipschitz_constant
 from ..problem.system import scaled_start
-from .active_set import DenseSystem, active_set
+from .active_set import DENSE_CAP, DenseSystem, active_set
 from .fista import fista
 from .ipm import Gram, ipm
+from .qr_active_set import qr_active_set
 
-__all__ = ["nn_lasso_path", "choose_solver", "IPM_MAX_TARGETS", "AUTO_IPM_UP_TO"]
+__all__ = ["nn_lasso_path", "choose_solver", "L1Engine", "IPM_MAX_TARGETS", "AUTO_IPM_UP_TO"]
 
 
 IPM_MAX_TARGETS = 5000
@@ -50,6 +51,81 @@ def choose_solver(At_rec, solver):
                          f"{8 * m * m / 1e9:.1f} GB (the limit is IPM_MAX_TARGETS = {IPM_MAX_TARGETS:,}): use "
                          "solver='fista' (memory proportional to nnz(A)) or solver='auto'")
     return solver
+
+
+class L1Engine:
+    """One certified NN-LASSO solver with its per-path state (the Lipschitz constant, the interior point's
+    Gram, the active set's dense copy or QR factors), solving one penalty at a time.
+
+    ``solver="active-set"`` runs :func:`reweightkit.solvers.active_set.active_set` on a dense copy of
+    ``A~`` up to ``DENSE_CAP`` (``m n``) and :func:`reweightkit.solvers.qr_active_set.qr_active_set`
+    (updated QR factors of the support only) above; warm-started, the latter continues from the
+    support and factors of the engine's previous solve.  Where an active set's certificate stays
+    open (rounding), FISTA finishes from its best point.
+
+    Parameters
+    ----------
+    At_rec : csr_matrix, shape (n, m)
+        ``A~'`` record-major.
+    b_t : ndarray, shape (m,)
+        ``b~``.
+    solver : {"fista", "ipm", "active-set"}
+        Already checked (:func:`choose_solver`).
+    tol, max_iter, upper, warn
+        As :func:`nn_lasso_path`.
+    w0 : ndarray, shape (n,), optional
+        The cold start: the interior point's hint where the previous solution is zero.
+    """
+
+    def __init__(self, At_rec, b_t, solver, *, tol=1e-8, max_iter=20000, upper=None, warn=True, w0=None):
+        self.At, self.b, self.solver, self.w0 = At_rec, b_t, solver, w0
+        self.tol, self.max_iter, self.upper, self.warn = tol, max_iter, upper, warn
+        self.L = lipschitz_constant(At_rec) if solver == "fista" else np.nan
+        self.gram = None
+        n, m = At_rec.shape
+        self.dense = DenseSystem(At_rec) if solver == "active-set" and n * m <= DENSE_CAP else None
+        self.support = None  # the QR active set's support, kept between warm-started solves
+
+    def solve(self, lam, init, prev=None) -> L1Solution:
+        """The certified solution at ``lam``.
+
+        Parameters
+        ----------
+        lam : float
+            Penalty (below ``lambda_max``).
+        init : ndarray, shape (n,)
+            FISTA's start (the interior point's where ``prev`` is None).
+        prev : ndarray, shape (n,), optional
+            The previous penalty's solution (a warm start): the interior point's hint, the dense active
+            set's first support; for the QR active set, continue from its own last support.  None: cold.
+
+        Returns
+        -------
+        L1Solution
+            With ``seconds`` filled.
+        """
+        At, b, tol, max_iter, warn = self.At, self.b, self.tol, self.max_iter, self.warn
+        t0 = time.perf_counter()
+        if self.solver == "ipm":
+            self.gram = Gram(At) if self.gram is None else self.gram  # built once for the whole path
+            cold = init if self.w0 is None else self.w0
+            hint = prev if (prev is not None and np.any(prev > 0)) else cold
+            sol = ipm(At, b, lam, hint, tol=tol, max_iter=min(max_iter, 500), warn=warn, gram=self.gram)
+        elif self.solver == "active-set":
+            if self.dense is not None:
+                sol = active_set(At, b, lam, prev, tol=tol, system=self.dense)
+            else:
+                sol, self.support = qr_active_set(At, b, lam, tol=tol,
+                                                  support=self.support if prev is not None else None)
+            if not sol.converged:  # rounding kept the certificate open: FISTA finishes from the best point
+                self.L = lipschitz_constant(At) if np.isnan(self.L) else self.L
+                done = fista(At, b, lam, sol.w, L=self.L, tol=tol, max_iter=max_iter, warn=warn)
+                done.n_iter += sol.n_iter
+                sol = done
+        else:
+            sol = fista(At, b, lam, init, L=self.L, tol=tol, max_iter=max_iter, warn=warn, upper=self.upper)
+        sol.seconds = time.perf_counter() - t0
+        return sol
 
 
 def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, tol=1e-8,
@@ -94,9 +170,11 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
         :mod:`reweightkit.solvers.ipm` (m x m Newton systems; with ``warm_start`` each lambda
         starts from the previous solution pushed back into the interior, which
         measured about 35 % fewer iterations on the published path), or the active-set
-        method of :mod:`reweightkit.solvers.active_set` (small ``m n`` only; each lambda
-        starts from the previous support; sparse basic solutions; FISTA finishes any
-        lambda whose certificate it cannot close).  All stop on the same certificate.
+        method (Lawson-Hanson: sparse basic solutions, at most ``rank(A~)`` records; each
+        lambda starts from the previous support; FISTA finishes any lambda whose certificate
+        it cannot close): :mod:`reweightkit.solvers.active_set` on a dense copy of ``A~`` up to
+        ``DENSE_CAP`` (``m n``), :mod:`reweightkit.solvers.qr_active_set` (updated QR factors
+        of the support only) above.  All stop on the same certificate.
     verbose : bool, default False
         A progress bar over the grid (tqdm).
 
@@ -121,9 +199,8 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
         raise ValueError(f"every lambda must be finite and >= 0, got {lambdas.tolist()}")
     if w0 is None:
         w0 = scaled_start(At_rec, b_t)
-    L = lipschitz_constant(At_rec) if solver == "fista" else np.nan
-    sols, prev, gram = [], None, None
-    dense = DenseSystem(At_rec) if solver == "active-set" else None
+    engine = L1Engine(At_rec, b_t, solver, tol=tol, max_iter=max_iter, upper=upper, warn=warn, w0=w0)
+    sols, prev = [], None
     for lam in tqdm(lambdas, desc=f"L1 path ({solver})", disable=not verbose):
         if lam >= lam_max:
             z = np.zeros(n)
@@ -131,24 +208,10 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
             sols.append(L1Solution(lam=float(lam), w=z, objective=0.5 * float(b_t @ b_t), dual_gap=gap,
                                    rel_gap=rel, n_iter=0, converged=True))
             continue
-        init = w0 if (prev is None or not warm_start) else prev + shift * w0
-        t0 = time.perf_counter()
-        if solver == "ipm":
-            gram = Gram(At_rec) if gram is None else gram  # built once for the whole path
-            hint = prev if (warm_start and prev is not None and np.any(prev > 0)) else w0
-            sol = ipm(At_rec, b_t, lam, hint, tol=tol, max_iter=min(max_iter, 500), warn=warn, gram=gram)
-        elif solver == "active-set":
-            sol = active_set(At_rec, b_t, lam, prev if warm_start else None, tol=tol, system=dense)
-            if not sol.converged:  # rounding kept the certificate open: FISTA finishes from the best point
-                L = lipschitz_constant(At_rec) if np.isnan(L) else L
-                done = fista(At_rec, b_t, lam, sol.w, L=L, tol=tol, max_iter=max_iter, warn=warn)
-                done.n_iter += sol.n_iter
-                sol = done
-        else:
-            sol = fista(At_rec, b_t, lam, init, L=L, tol=tol, max_iter=max_iter, warn=warn, upper=upper)
-        sol.seconds = time.perf_counter() - t0
+        warm = warm_start and prev is not None
+        sol = engine.solve(lam, prev + shift * w0 if warm else w0, prev if warm else None)
         sols.append(sol)
         prev = sol.w
     for s in sols:
         s.kkt = kkt_residual(At_rec, b_t, s.w, s.lam, lam_max, upper)
-    return {"lambda_max": lam_max, "L": L, "solutions": sols}
+    return {"lambda_max": lam_max, "L": engine.L, "solutions": sols}
