@@ -5,12 +5,15 @@ r"""The active-set method for the NN-LASSO at national size: the support's QR fa
 iteration keeps a thin QR factorisation ``A~_P = Q R`` of the support's columns only
 (``m x |P|``; nothing ``n``-wide is densified) and *updates* it:
 
-* a record joins ``P``: one column appended by Gram-Schmidt with re-orthogonalisation,
-  ``O(m |P|)``;
-* a record leaves ``P``: its column removed and ``R`` re-triangularised by Givens rotations,
-  ``O((m + |P|) |P|)``;
-* the minimiser of ``1/2 ||A~_P z - b~||^2 + lam 1'z`` is ``R z = Q'b~ - lam R^{-T} 1``: two
-  triangular solves, ``O(|P|^2)``.
+* a record joins ``P``: one column appended by Gram-Schmidt (its product with ``Q`` from its
+  non-zeros only; re-orthogonalised where cancellation lost half its norm), ``O(m |P|)``;
+* a record leaves ``P``: its column removed and ``R`` re-triangularised by Givens rotations
+  applied to ``R``, ``Q`` and the two kept vectors ``Q b~`` and ``R^{-T} 1``, ``O((m + |P|) |P|)``;
+* the minimiser of ``1/2 ||A~_P z - b~||^2 + lam 1'z`` is ``R z = Q b~ - lam R^{-T} 1``: one
+  triangular solve, ``O(|P|^2)``.
+
+The back substitution and the rotations are compiled by numba on first use
+(:mod:`reweightkit.solvers._qr_kernel`; numpy versions where numba cannot be imported).
 
 The factors do not depend on ``lam``, so along a path (or a budget's bisection) each penalty
 starts from the previous one's support *and factors* (:class:`QRSupport`).
