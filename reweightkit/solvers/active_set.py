@@ -73,6 +73,39 @@ def _subproblem(A_P, b_t, lam):
     return "point", V @ (rhs / sr)
 
 
+def certify(w, r, g_r, b_t, lam, floor, best):
+    """The certificate of ``w`` (residual ``r``, ``g_r = A~'r``), and the best point so far by it.
+
+    Parameters
+    ----------
+    w : ndarray, shape (n,)
+        The point.
+    r, g_r : ndarray
+        ``b~ - A~ w`` and ``A~' r``.
+    b_t : ndarray, shape (m,)
+        ``b~``.
+    lam : float
+        Penalty.
+    floor : float
+        The relative gap's smallest denominator (``GAP_FLOOR * |b~|^2 / 2``).
+    best : tuple or None
+        ``(w, rel, gap, objective)`` of the best point so far.
+
+    Returns
+    -------
+    best : tuple
+        The better of ``best`` and ``w`` (a copy).
+    rel : float
+        ``w``'s relative duality gap.
+    """
+    p = 0.5 * float(r @ r) + lam * float(w.sum())
+    gap = max(0.0, p - dual_value(r, g_r, b_t, lam))
+    rel = gap / max(p, floor)
+    if best is None or rel < best[1]:
+        best = (w.copy(), rel, gap, p)
+    return best, rel
+
+
 def active_set(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=None, system=None, support=None) -> L1Solution:
     """Solve the NN-LASSO at one ``lam`` by the active-set method, stopped on the duality gap.
 
@@ -138,11 +171,7 @@ def active_set(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=None, system=None, 
             P = [j for j, dj in zip(P, drop) if not dj]
         r = b_t - A @ w
         g_r = A.T @ r
-        p = 0.5 * float(r @ r) + lam * float(w.sum())
-        gap = max(0.0, p - dual_value(r, g_r, b_t, lam))
-        rel = gap / max(p, floor)
-        if best is None or rel < best[1]:
-            best = (w.copy(), rel, gap, p)
+        best, rel = certify(w, r, g_r, b_t, lam, floor, best)
         if rel <= tol or it >= max_iter:
             break
         g = lam - g_r

@@ -37,8 +37,9 @@ import time
 import numpy as np
 import scipy.linalg
 
-from ..problem.nnlasso import GAP_FLOOR, L1Solution, dual_value
+from ..problem.nnlasso import GAP_FLOOR, L1Solution
 from ._qr_kernel import back_solve, delete_column
+from .active_set import certify
 
 __all__ = ["QRSupport", "qr_active_set", "DEPENDENT"]
 
@@ -268,11 +269,7 @@ def qr_active_set(At_rec, b_t, lam, tol=1e-8, max_iter=None, support=None) -> tu
         At = support.At
         r = b_t - At.T @ w
         g_r = At @ r
-        p = 0.5 * float(r @ r) + lam * float(w.sum())
-        gap = max(0.0, p - dual_value(r, g_r, b_t, lam))
-        rel = gap / max(p, floor)
-        if best is None or rel < best[1]:
-            best = (w.copy(), rel, gap, p)
+        best, rel = certify(w, r, g_r, b_t, lam, floor, best)
         if rel <= tol or it >= max_iter:
             break
         g = lam - g_r
