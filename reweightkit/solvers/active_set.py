@@ -73,6 +73,31 @@ def _subproblem(A_P, b_t, lam):
     return "point", V @ (rhs / sr)
 
 
+def step_to_boundary(w, idx, step, cap):
+    """Lawson-Hanson's step: move ``w[idx]`` along ``step`` by ``min(cap, t*)``, ``t*`` the largest
+    step keeping every weight ``>= 0``; the weight that blocks within ``cap`` is set to exactly zero.
+
+    Parameters
+    ----------
+    w : ndarray, shape (n,)
+        The weights, updated in place.
+    idx : ndarray of int
+        The support.
+    step : ndarray, shape (idx.size,)
+        The direction (toward the subproblem's minimiser, or a descent ray).
+    cap : float
+        The largest step: 1 toward a minimiser, ``inf`` along a ray.
+    """
+    wP = w[idx]
+    neg = step < 0
+    ratios = np.full(idx.size, np.inf)
+    ratios[neg] = wP[neg] / -step[neg]
+    first = int(np.argmin(ratios))
+    w[idx] = np.maximum(wP + float(min(cap, ratios[first])) * step, 0.0)
+    if ratios[first] <= cap:
+        w[idx[first]] = 0.0  # the blocking record leaves exactly
+
+
 def certify(w, r, g_r, b_t, lam, floor, best):
     """The certificate of ``w`` (residual ``r``, ``g_r = A~'r``), and the best point so far by it.
 
@@ -157,15 +182,7 @@ def active_set(At_rec, b_t, lam, w0=None, tol=1e-8, max_iter=None, system=None, 
             if kind == "point" and np.all(z > 0):
                 w[idx] = z
                 break
-            step = z - wP if kind == "point" else z
-            neg = step < 0
-            ratios = np.full(idx.size, np.inf)
-            ratios[neg] = wP[neg] / -step[neg]
-            first = int(np.argmin(ratios))
-            a = float(ratios[first]) if kind == "ray" else float(min(1.0, ratios[first]))
-            w[idx] = np.maximum(wP + a * step, 0.0)
-            if kind == "ray" or ratios[first] <= 1.0:
-                w[idx[first]] = 0.0  # the blocking record leaves exactly
+            step_to_boundary(w, idx, z - wP if kind == "point" else z, 1.0 if kind == "point" else np.inf)
             drop = w[idx] <= 0.0
             w[idx[drop]] = 0.0
             P = [j for j, dj in zip(P, drop) if not dj]

@@ -39,7 +39,7 @@ import scipy.linalg
 
 from ..problem.nnlasso import GAP_FLOOR, L1Solution
 from ._qr_kernel import back_solve, delete_column
-from .active_set import certify
+from .active_set import certify, step_to_boundary
 
 __all__ = ["QRSupport", "qr_active_set", "DEPENDENT"]
 
@@ -255,16 +255,7 @@ def qr_active_set(At_rec, b_t, lam, tol=1e-8, max_iter=None, support=None) -> tu
             if np.all(z > 0):
                 w[idx] = z
                 break
-            wP = w[idx]
-            step = z - wP
-            neg = step < 0
-            ratios = np.full(idx.size, np.inf)
-            ratios[neg] = wP[neg] / -step[neg]
-            first = int(np.argmin(ratios))
-            a = float(min(1.0, ratios[first]))
-            w[idx] = np.maximum(wP + a * step, 0.0)
-            if ratios[first] <= 1.0:
-                w[idx[first]] = 0.0  # the blocking record leaves exactly
+            step_to_boundary(w, idx, z - w[idx], 1.0)
             _drop_zeros(support, w)
         At = support.At
         r = b_t - At.T @ w
