@@ -14,7 +14,8 @@ Also printed (issue #7): the crossover time of :func:`reweightkit.vertex_solutio
 fit's own time.  Ratios are against the fastest other solver, measured in the same run.
 Issue #18's goal: the certified path at the published size faster than celer in the same run
 (the active-set solver, where ``m n`` allows its dense copy), also through the estimator
-(20 warm-started ``SparseCalibrator.fit`` calls, one per lambda).
+(20 warm-started ``SparseCalibrator.fit`` calls, one per lambda, and one ``SparseCalibrator.path``);
+issue #28's: with the estimator's *default* solver (``"auto"``), against FISTA (0.2's default).
 """
 
 import argparse
@@ -146,8 +147,10 @@ def bench(name, df, marg, cont, fista_max_iter):
         fastest = min(peers, key=lambda r: r[1])
         print(f"  ratio {best[0]} / fastest peer ({fastest[0]}): {best[1] / fastest[1]:.3f}  (< 1: reweightkit is faster)")
     if t_as is not None and n <= 10_000:
-        for solver, data in [("active-set", (df, marg, cont)), ("active-set", (p,)), ("fista", (df, marg, cont))]:
-            cal = rk.SparseCalibrator(alpha=1.0, solver=solver, warm_start=True, tol=TOL)
+        for solver, data in [(None, (df, marg, cont)), (None, (p,)), ("fista", (df, marg, cont)), ("fista", (p,))]:
+            # None: the estimator's default solver ("auto": here the dense active set)
+            kw = {} if solver is None else {"solver": solver}
+            cal = rk.SparseCalibrator(alpha=1.0, warm_start=True, tol=TOL, **kw)
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", rk.TargetMissWarning)  # the strongest penalties miss targets
@@ -155,9 +158,22 @@ def bench(name, df, marg, cont, fista_max_iter):
                     cal.set_params(alpha=float(lam / lm)).fit(*data)
             t_est = time.perf_counter() - t0
             what = "the DataFrame" if len(data) == 3 else "the prepared problem"
-            msg = f"  through the estimator on {what}, 20 warm-started fits, solver={solver!r}: {t_est:.3f} s"
+            label = f"the default solver ({cal.solver!r})" if solver is None else f"solver={solver!r}"
+            msg = f"  through the estimator on {what}, 20 warm-started fits, {label}: {t_est:.3f} s"
             if peers:
                 msg += f"; ratio to {fastest[0]}'s path: {t_est / fastest[1]:.2f}"
+            print(msg)
+        for solver in (None, "fista"):  # one call: SparseCalibrator.path, the estimator's own path
+            kw = {} if solver is None else {"solver": solver}
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", rk.TargetMissWarning)
+                rk.SparseCalibrator(tol=TOL, **kw).path(df, marg, cont, lambdas=lams)
+            t_path = time.perf_counter() - t0
+            label = "the default solver" if solver is None else f"solver={solver!r}"
+            msg = f"  SparseCalibrator.path on the DataFrame, {label}: {t_path:.3f} s"
+            if peers:
+                msg += f"; ratio to {fastest[0]}'s path: {t_path / fastest[1]:.2f}"
             print(msg)
     # issue #7: crossover (vertex) time against the fit's own time, at three lambdas
     for k in (5, 10, 19):
@@ -168,7 +184,9 @@ def bench(name, df, marg, cont, fista_max_iter):
         v = rk.solvers.vertex_solution(p.At_rec, w)
         t_v = time.perf_counter() - t0
         t0 = time.perf_counter()
-        rk.SparseCalibrator(sparsity_weight=float(lams[k]), max_iter=fista_max_iter).fit(df, marg, cont) if n <= 10_000 \
+        # the crossover moves FISTA's point to a vertex: timed against FISTA's fit (the active set's is basic already)
+        rk.SparseCalibrator(sparsity_weight=float(lams[k]), max_iter=fista_max_iter, solver="fista").fit(df, marg, cont) \
+            if n <= 10_000 \
             else nn_lasso_path(p.At_rec, p.b_t, lambdas=[lams[k]], w0=p.w0, tol=TOL, solver="ipm", warn=False)
         t_fit = time.perf_counter() - t0
         print(f"  crossover at alpha={lams[k] / lm:.3g}: {t_v:.3f} s vs one fit {t_fit:.3f} s (ratio {t_v / t_fit:.2f}; "

@@ -200,8 +200,9 @@ assert rk.problem.n_active(w_rake) == len(df) and rake_train < 1e-8
 # %%
 fits = {
     "rake (all records)": w_rake,
-    "L1, alpha=0.001, FISTA": rk.SparseCalibrator(alpha=0.001).fit(df, train_marginal, train_continuous).weights_,
-    "L1, alpha=0.001, vertex": rk.SparseCalibrator(alpha=0.001, solution="vertex").fit(
+    "L1, alpha=0.001, FISTA": rk.SparseCalibrator(alpha=0.001, solver="fista").fit(
+        df, train_marginal, train_continuous).weights_,
+    "L1, alpha=0.001, vertex": rk.SparseCalibrator(alpha=0.001, solver="fista", solution="vertex").fit(
         df, train_marginal, train_continuous).weights_,
     "subsample 100 + rake (seed 0)": rk.SubsampleCalibrator(100, seed=0).fit(
         df, train_marginal, train_continuous).weights_,
@@ -223,16 +224,19 @@ assert table["train error"].max() < 0.01
 # All four fits meet the train targets to better than 1 %.  The L1 *vertex* solution does it with
 # at most $m + 1 = 7$ records, so its effective sample size is a handful of people and its
 # held-out error is whatever those few records' sex mix happens to be; the FISTA solution of the
-# *same* L1 problem uses thousands of records (notebook 2 explains why both are optimal).
+# *same* L1 problem uses thousands of records (notebook 2 explains why both are optimal, and which
+# point each solver returns: `SparseCalibrator`'s default, `solver="auto"`, runs an active set here,
+# whose point is a vertex too; this notebook names `solver="fista"`).
 
 # %% [markdown]
 # ## Try it: move one target
 #
-# The slider multiplies the `65+` count by a factor and refits the L1 calibrator at
+# The slider multiplies the `65+` count by a factor and refits the L1 calibrator (FISTA) at
 # $\alpha = 0.01$ (a penalty of 1 % of $\lambda_{\max}$, notebook 2).  Watch which errors move.
 
 # %%
-rk.widgets.moved_target_explorer(df, train_marginal, train_continuous, "age_group=65+", factors=(0.5, 1.5))
+rk.widgets.moved_target_explorer(df, train_marginal, train_continuous, "age_group=65+", factors=(0.5, 1.5),
+                                 solver="fista")
 
 # %% [markdown]
 # The same slider with its frames computed in advance, for readers without a live kernel (in the
@@ -241,7 +245,7 @@ rk.widgets.moved_target_explorer(df, train_marginal, train_continuous, "age_grou
 # %%
 factors = [0.5, 0.7, 0.9, 1.0, 1.1, 1.3, 1.5]
 rk.widgets.static_slider(lambda f: rk.widgets.render_moved_target(df, train_marginal, train_continuous,
-                                                                   "age_group=65+", f),
+                                                                   "age_group=65+", f, solver="fista"),
                          factors, label="factor on age_group=65+", index=factors.index(1.3))
 
 # %% [markdown]
@@ -255,8 +259,8 @@ rk.widgets.static_slider(lambda f: rk.widgets.render_moved_target(df, train_marg
 
 # %%
 # NBVAL_CHECK_OUTPUT
-fits_moved = {f: rk.widgets.moved_target_fit(df, train_marginal, train_continuous, "age_group=65+", f)
-              for f in (1.0, 1.3)}
+fits_moved = {f: rk.widgets.moved_target_fit(df, train_marginal, train_continuous, "age_group=65+", f,
+                                             solver="fista") for f in (1.0, 1.3)}
 rows = []
 for f, fit in fits_moved.items():
     lam = fit["calibrator"].lambda_

@@ -23,7 +23,9 @@
 # It is convex, so every local minimum is global, and a *duality gap* can prove how close an
 # answer is.  This notebook derives what the penalty does here, solves it with FISTA, certifies
 # the answer, sweeps $\lambda$, and shows that the optimum is a *set*: "records used by L1"
-# depends on the solver.
+# depends on the solver.  Its fits name `solver="fista"`: `SparseCalibrator`'s default,
+# `solver="auto"`, runs an active set on a problem this small (the last section compares the three
+# solvers and the points they return).
 
 # %%
 import warnings
@@ -53,7 +55,7 @@ print(f"{At.shape[0]:,} records, {At.shape[1]} train targets")
 # $(1 - \lambda b_g)\,b_g$.
 
 # %%
-cal = rk.SparseCalibrator(alpha=0.01).fit(df, train_marginal, train_continuous)
+cal = rk.SparseCalibrator(alpha=0.01, solver="fista").fit(df, train_marginal, train_continuous)
 w = cal.weights_
 A = prob.system.A
 age = [k for k, kind in enumerate(prob.system.kinds) if kind == "marginal"]
@@ -168,7 +170,8 @@ assert res.fun >= P * (1 - 1e-8) and abs(res.fun - P) / P < 1e-6
 # design weights), the active records, train and held-out error and the total weight.
 
 # %%
-path = rk.widgets.l1_path(df, train_marginal, train_continuous, test_marginal, alphas=rk.problem.alpha_grid(25))
+path = rk.widgets.l1_path(df, train_marginal, train_continuous, test_marginal, alphas=rk.problem.alpha_grid(25),
+                          solver="fista")
 default = int(np.argmin(np.abs(np.array(path.penalties) - 0.05)))
 rk.widgets.path_explorer(path, index=default)
 
@@ -222,8 +225,8 @@ assert 0.99 * age_sum < tab.total_weight.iloc[-1] < age_sum
 # lands in its interior.
 
 # %%
-sol_f = rk.SparseCalibrator(alpha=0.001).fit(df, train_marginal, train_continuous)
-sol_v = rk.SparseCalibrator(alpha=0.001, solution="vertex").fit(df, train_marginal, train_continuous)
+sol_f = rk.SparseCalibrator(alpha=0.001, solver="fista").fit(df, train_marginal, train_continuous)
+sol_v = rk.SparseCalibrator(alpha=0.001, solver="fista", solution="vertex").fit(df, train_marginal, train_continuous)
 for name, c in (("FISTA", sol_f), ("vertex", sol_v)):
     wc = c.weights_
     print(f"{name:>6}: objective {objective(At, b_t, wc, c.lambda_):.9f}, {rk.problem.n_active(wc):>4} active records, "
@@ -268,7 +271,8 @@ assert width.max() > 0.3
 rows = []
 for a in (0.1, 0.01, 0.001):
     for refit in (False, True):
-        c = rk.SparseCalibrator(alpha=a, refit=refit, solution="vertex").fit(df, train_marginal, train_continuous)
+        c = rk.SparseCalibrator(alpha=a, refit=refit, solver="fista", solution="vertex").fit(
+            df, train_marginal, train_continuous)
         rows.append({"alpha": a, "refit": refit, "active": rk.problem.n_active(c.weights_),
                      "train error": rk.problem.mean_relative_error(df, c.weights_, train_marginal, train_continuous),
                      "held-out error": rk.problem.mean_relative_error(df, c.weights_, test_marginal)})
@@ -285,7 +289,7 @@ assert (refit[refit.alpha <= 0.01]["train error"] < 1e-6).all()
 # held-out targets is another matter, and the subject of notebooks 4 and 5.
 
 # %% [markdown]
-# ## A second solver: the interior-point method
+# ## Two more solvers, and the default
 #
 # FISTA pays for all $n$ records at every one of its many iterations.  The kit's interior-point
 # solver (`solver="ipm"`, Mehrotra's predictor-corrector method) instead takes a few tens of Newton
@@ -293,27 +297,39 @@ assert (refit[refit.alpha <= 0.01]["train error"] < 1e-6).all()
 # $D = \operatorname{diag}(w/s)$, and stops on the same duality-gap certificate.  Its iterates stay
 # inside $w > 0$, so it converges to the *analytic centre* of the optimal set: every record that
 # some optimal solution uses keeps a positive weight.
+#
+# The active-set method (`solver="active-set"`, Lawson and Hanson's) works the other way round: it
+# keeps a working set of records, solves the penalised least squares on those alone, adds the
+# record whose weight would lower $P$ fastest and drops any whose weight turns negative, until the
+# duality gap certifies the point.  Its answer is a *basic* solution, a vertex of the optimal set
+# (at most $\operatorname{rank}(\tilde A) + 1$ records).  `SparseCalibrator`'s default,
+# `solver="auto"`, picks it wherever $\tilde A$ fits in memory as a dense matrix ($m n$ up to 5
+# million), as here.
 
 # %%
-rows = []
-for solver in ("fista", "ipm"):
-    c = rk.SparseCalibrator(alpha=0.01, solver=solver).fit(df, train_marginal, train_continuous)
+rows, fits = [], {}
+for solver in ("fista", "ipm", "active-set", "auto"):
+    fits[solver] = c = rk.SparseCalibrator(alpha=0.01, solver=solver).fit(df, train_marginal, train_continuous)
     rows.append({"solver": solver, "iterations": c.n_iter_, "relative gap": c.dual_gap_,
                  "objective": c.objective_, "active records": c.n_active_})
 solvers = pd.DataFrame(rows).set_index("solver")
 print(solvers.to_string(float_format=lambda v: f"{v:.10g}"))
-v = rk.SparseCalibrator(alpha=0.01, solution="vertex").fit(df, train_marginal, train_continuous)
-ipm_w = rk.SparseCalibrator(alpha=0.01, solver="ipm").fit(df, train_marginal, train_continuous).weights_
-assert abs(solvers.objective["ipm"] - solvers.objective["fista"]) <= 1e-8 * solvers.objective["fista"]
+v = rk.SparseCalibrator(alpha=0.01, solver="fista", solution="vertex").fit(df, train_marginal, train_continuous)
+ipm_w = fits["ipm"].weights_
+assert (abs(solvers.objective - solvers.objective["fista"]) <= 1e-8 * solvers.objective["fista"]).all()
 assert (solvers["relative gap"] <= 1e-8).all() and solvers.iterations["ipm"] < solvers.iterations["fista"]
 assert set(np.flatnonzero(v.weights_)) <= set(np.flatnonzero(ipm_w))
+assert np.array_equal(fits["auto"].weights_, fits["active-set"].weights_)
+records = solvers["active records"]
+assert records["active-set"] <= At.shape[1] + 1 < 1000 < min(records["fista"], records["ipm"])
 
 # %% [markdown]
-# Both certify the same objective to $10^{-8}$; the interior-point method needs fewer (but
-# costlier) iterations, and the vertex solution's records are among those the analytic centre
-# keeps.  FISTA stays the solver these notebooks teach: on this small problem the two take
-# milliseconds, and `benchmarks/bench_l1_solvers.py` measures where the interior-point method pays
-# off (many records, hundreds of targets).
+# All certify the same objective to $10^{-8}$.  The interior-point method needs fewer (but
+# costlier) iterations than FISTA, and the vertex solution's records are among those the analytic
+# centre keeps.  The active set (the default's choice here) returns at most $m + 1 = 7$ records,
+# FISTA and the interior point thousands: the same L1 problem, three points of its optimal set.
+# FISTA stays the solver these notebooks teach; `benchmarks/bench_l1_solvers.py` measures where
+# each pays off.
 
 # %% [markdown]
 # ## Exercises

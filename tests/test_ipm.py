@@ -92,17 +92,24 @@ def test_ipm_warns_when_it_cannot_certify(published):
     assert not sol.converged and sol.n_iter == 1
 
 
-def test_ipm_is_refused_above_its_size_and_auto_picks_fista():
-    """At the field's 30,000 targets the m x m matrix is out of reach: say so, and let "auto" choose FISTA."""
+def test_ipm_is_refused_above_its_size_and_auto_picks_by_shape():
+    """At the field's 30,000 targets the m x m matrix is out of reach: say so.  "auto": FISTA with upper
+    bounds, the dense active set where its copy fits, the interior point up to AUTO_IPM_UP_TO targets above
+    it, FISTA beyond."""
     import scipy.sparse as sp
 
+    from reweightkit.solvers.active_set import DENSE_CAP
     from reweightkit.solvers.path import AUTO_IPM_UP_TO, IPM_MAX_TARGETS, choose_solver
 
     m = IPM_MAX_TARGETS + 1
     At = sp.csr_matrix((np.ones(m), (np.arange(m), np.arange(m))), shape=(m, m))
     with pytest.raises(ValueError, match=r"m x m matrix.*GB.*solver='fista'"):
         choose_solver(At, "ipm")
-    assert choose_solver(At, "auto") == "fista"
-    assert choose_solver(At[:, :10], "auto") == "ipm" and choose_solver(At[:, :AUTO_IPM_UP_TO + 1], "auto") == "fista"
+    assert choose_solver(At, "auto") == "fista"  # m n = 25M > DENSE_CAP, m > AUTO_IPM_UP_TO
+    assert choose_solver(At[:, :10], "auto") == "active-set"  # m n = 50,010
+    assert choose_solver(At[:, :10], "auto", upper=np.ones(m)) == "fista"
+    tall = sp.csr_matrix((DENSE_CAP // 10 + 1, 10))
+    assert choose_solver(tall, "auto") == "ipm"
+    assert choose_solver(sp.csr_matrix((DENSE_CAP // AUTO_IPM_UP_TO, AUTO_IPM_UP_TO + 1)), "auto") == "fista"
     path = nn_lasso_path(At, np.ones(m), lambdas=[0.5], solver="auto")  # runs FISTA: the optimum is w = 1/2
     np.testing.assert_allclose(path["solutions"][0].w, 0.5, atol=1e-6)

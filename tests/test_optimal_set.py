@@ -27,15 +27,15 @@ def test_hand_example():
 
 def _check_vertex(df, m, c, alpha):
     p = rk.prepare(df, m, c)
-    plain = rk.SparseCalibrator(alpha=alpha, tol=1e-12).fit(df, m, c)
-    vert = rk.SparseCalibrator(alpha=alpha, tol=1e-12, solution="vertex").fit(df, m, c)
+    plain = rk.SparseCalibrator(alpha=alpha, tol=1e-12, solver="fista").fit(df, m, c)  # FISTA's (dense) point
+    vert = rk.SparseCalibrator(alpha=alpha, tol=1e-12, solution="vertex", solver="fista").fit(df, m, c)
     rank = np.linalg.matrix_rank(np.vstack([p.At_rec.T.toarray(), np.ones(len(df))]))
     assert vert.n_active_ <= rank
     np.testing.assert_allclose(p.At_rec.T @ vert.weights_, p.At_rec.T @ plain.weights_, rtol=1e-9, atol=1e-12)
     lam = plain.lambda_
     assert objective(p.At_rec, p.b_t, vert.weights_, lam) == pytest.approx(plain.objective_, rel=1e-9)
     assert vert.weights_.min() >= 0
-    again = rk.SparseCalibrator(alpha=alpha, tol=1e-12, solution="vertex").fit(df, m, c)
+    again = rk.SparseCalibrator(alpha=alpha, tol=1e-12, solution="vertex", solver="fista").fit(df, m, c)
     assert np.array_equal(again.weights_, vert.weights_)
     return plain, vert
 

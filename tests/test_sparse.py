@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -109,11 +111,27 @@ def test_scaling_a_continuous_column_and_its_target_changes_nothing(published):
     np.testing.assert_allclose(b.weights_, a.weights_, rtol=1e-7, atol=1e-12)
 
 
-def test_warm_refit_takes_at_most_one_iteration(published):
+@pytest.mark.parametrize("solver", ["fista", "active-set", "ipm"])
+def test_warm_refit_takes_at_most_one_iteration(published, solver):
     df, tm, tc, _ = published
-    cal = rk.SparseCalibrator(alpha=0.1, warm_start=True).fit(df, tm, tc)
+    cal = rk.SparseCalibrator(alpha=0.1, warm_start=True, solver=solver).fit(df, tm, tc)
+    first = cal.weights_.copy()
     cal.fit(df, tm, tc)
-    assert cal.n_iter_ <= 1 and cal.converged_
+    if solver == "ipm":  # the hint is pushed back into the interior: fewer iterations, not none
+        assert cal.converged_
+    else:
+        assert cal.n_iter_ <= 1 and cal.converged_
+        np.testing.assert_allclose(cal.weights_, first, rtol=1e-9, atol=1e-12)
+
+
+def test_warm_start_from_another_solvers_point_starts_the_active_set_cold(published):
+    """FISTA's dense point is no basic solution: the active set must not take it as its working set."""
+    df, tm, tc, _ = published
+    cal = rk.SparseCalibrator(alpha=0.1, warm_start=True, solver="fista").fit(df, tm, tc)
+    assert cal.n_active_ > 4000
+    cal.set_params(solver="active-set").fit(df, tm, tc)
+    cold = rk.SparseCalibrator(alpha=0.1, solver="active-set").fit(df, tm, tc)
+    assert cal.converged_ and np.array_equal(cal.weights_, cold.weights_) and cal.n_active_ <= 7
 
 
 def test_path_warm_started_and_certified(published):
@@ -149,7 +167,7 @@ def test_refit_removes_shrinkage(published):
 def test_max_iter_warns_with_gap_and_tol(published):
     df, tm, tc, _ = published
     with pytest.warns(rk.ConvergenceWarning, match=r"gap .* > tol=1e-12"):
-        cal = rk.SparseCalibrator(alpha=0.1, tol=1e-12, max_iter=3).fit(df, tm, tc)
+        cal = rk.SparseCalibrator(alpha=0.1, tol=1e-12, max_iter=3, solver="fista").fit(df, tm, tc)
     assert not cal.converged_ and cal.n_iter_ == 3
 
 
@@ -184,3 +202,35 @@ def test_relaxed_refit_on_a_vertex_support_that_cannot_fit_exactly(published):
     r_refit = p.b_t - p.At_rec.T @ w
     assert r_refit @ r_refit < r_plain @ r_plain
     assert sol.objective == pytest.approx(0.5 * r_refit @ r_refit, rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.01, 0.001])
+def test_default_solver_is_auto_and_returns_a_certified_basic_point(published, alpha):
+    """The default is "auto": at the published size the dense active set, whose point has the objective of
+    FISTA's and the interior point's (the same problem, certified) with at most rank + 1 records."""
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    assert rk.SparseCalibrator().get_params()["solver"] == "auto"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.TargetMissWarning)
+        default = rk.SparseCalibrator(alpha=alpha, tol=1e-10).fit(p)
+        explicit = rk.SparseCalibrator(alpha=alpha, tol=1e-10, solver="active-set").fit(p)
+        others = [rk.SparseCalibrator(alpha=alpha, tol=1e-10, solver=s).fit(p) for s in ("fista", "ipm")]
+    assert np.array_equal(default.weights_, explicit.weights_)
+    rank = np.linalg.matrix_rank(np.vstack([p.At_rec.T.toarray(), np.ones(p.n_records)]))
+    assert default.converged_ and default.dual_gap_ <= 1e-10 and default.n_active_ <= rank
+    lam = default.lambda_
+    for other in others:
+        assert other.converged_
+        assert objective(p.At_rec, p.b_t, default.weights_, lam) == pytest.approx(other.objective_, rel=1e-8)
+    # what the certificate promises, recomputed from the returned weights
+    assert duality_gap(p.At_rec, p.b_t, default.weights_, lam)[1] <= 1e-10
+
+
+def test_auto_with_a_cap_runs_fista(published):
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    capped = rk.SparseCalibrator(alpha=0.01, bounds=(0, 3.0)).fit(p)
+    fista = rk.SparseCalibrator(alpha=0.01, bounds=(0, 3.0), solver="fista").fit(p)
+    assert np.array_equal(capped.weights_, fista.weights_) and capped.converged_
+    assert np.all(capped.weights_ <= 3.0 * p.d * (1 + 1e-12))

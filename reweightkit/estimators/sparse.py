@@ -16,7 +16,7 @@ from ..problem.nnlasso import duality_gap, kkt_residual, lambda_max, objective
 from ..problem.scoring import n_active
 from ..solvers.budget import check_budget, l1_for_budget
 from ..solvers.optimal_set import held_out_ranges, vertex_solution
-from ..solvers.path import nn_lasso_path
+from ..solvers.path import choose_solver, nn_lasso_path
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
 __all__ = ["SparseCalibrator"]
@@ -29,10 +29,10 @@ class SparseCalibrator(BaseCalibrator):
 
         \min_{w \ge 0} \tfrac12 \sum_i \Big(\frac{A_i w - b_i}{|b_i|}\Big)^2 + \lambda \sum_j w_j
 
-    solved by FISTA (Beck & Teboulle 2009) with backtracking and adaptive
-    restart (O'Donoghue & Candes 2015), or by a primal-dual interior-point
-    method with m x m Newton systems (``solver="ipm"``), both stopped on the
-    same certified relative duality gap.
+    solved by an active set (Lawson & Hanson 1974; the default where ``A~`` fits densely), FISTA
+    (Beck & Teboulle 2009) with backtracking and adaptive restart (O'Donoghue & Candes 2015), or a
+    primal-dual interior-point method with m x m Newton systems (``solver="ipm"``), all stopped on
+    the same certified relative duality gap.
 
     Parameters
     ----------
@@ -85,12 +85,19 @@ class SparseCalibrator(BaseCalibrator):
         Target relative duality gap (see :mod:`reweightkit.problem.nnlasso`).
     max_iter : int, default 20000
         FISTA iterations (the interior-point method uses at most ``min(max_iter, 500)``).
-    solver : {"fista", "ipm", "active-set", "auto"}, default "fista"
+    solver : {"auto", "fista", "ipm", "active-set"}, default "auto"
+        ``"auto"`` (the default since 0.3; it was ``"fista"``): the fastest certified solver for
+        the problem's shape (:func:`reweightkit.solvers.path.choose_solver`): the active set where
+        its dense copy fits (``m n`` up to 5M: every problem of the notebooks and the published
+        benchmark), above it the interior point up to 1,000 targets and FISTA beyond; FISTA with
+        ``bounds``; with ``n_records``, see there.  Pass ``solver="fista"`` for the point 0.2
+        returned (see below: the same objective, another point of the optimal set).
         ``"fista"``: first order, cost per iteration two passes over the matrix.
         ``"ipm"``: Mehrotra predictor-corrector (:mod:`reweightkit.solvers.ipm`), a few tens
         of iterations each costing one pass plus an m x m Cholesky; fast when
         m (targets) is small against n (records) and robust in the degenerate
-        regime where FISTA needs thousands of iterations.  It returns the
+        regime where FISTA needs thousands of iterations (refused above 5,000 targets: the
+        m x m matrix).  It returns the
         *analytic centre* of the optimal set (every record some optimal solution
         uses keeps a positive weight); combine with ``solution="vertex"`` for the
         sparsest optimal solution.  ``"active-set"``: Lawson-Hanson on a working set of
@@ -99,9 +106,6 @@ class SparseCalibrator(BaseCalibrator):
         exact basic solutions (at most ``rank + 1`` records in the degenerate
         regime, like coordinate descent's), the fastest certified path at the published
         size (``benchmarks/bench_l1_solvers.py``).  All three stop on the same certificate.
-        ``"auto"``: the interior point up to 1,000 targets, FISTA above (the interior
-        point's m x m matrix is out of reach at the field's 30,000 targets: ``"ipm"`` is
-        refused above 5,000); with ``n_records``, see there.
 
         **Which optimal point each returns** (the optimum is often a set, see Notes; all have
         the same fitted targets and objective): ``"fista"`` the point its iterations reach from
@@ -112,10 +116,12 @@ class SparseCalibrator(BaseCalibrator):
         and the held-out error are properties of the solver as much as of the penalty
         (:func:`reweightkit.solvers.held_out_ranges` gives their range over the set).
     warm_start : bool, default False
-        Start from the previous ``weights_`` when refitting on data of the same size.
+        Start from the previous ``weights_`` when refitting on data of the same size (FISTA's start,
+        the interior point's hint, the dense active set's first support; more than ``m + 1``
+        records, another solver's point, start the active set cold).
     solution : {"solver", "vertex"}, default "solver"
         Which optimal solution to return.  The optimum is often not unique
-        (see Notes); ``"solver"`` returns FISTA's point, ``"vertex"`` moves to
+        (see Notes); ``"solver"`` returns the solver's point, ``"vertex"`` moves to
         a basic optimal solution of the optimal set (one HiGHS LP, see
         :func:`reweightkit.vertex_solution`): the same fitted
         values and objective, at most ``m + 1`` non-zeros.  With
@@ -154,21 +160,23 @@ class SparseCalibrator(BaseCalibrator):
 
     Notes
     -----
-    On complete categorical margins plain L1 does not select records: since ``w >= 0``
-    its penalty charges for total weight, so it shrinks every count target (by about
-    ``alpha b_i / b_min``) while keeping nearly every record.  For a file of about ``k``
+    On complete categorical margins plain L1's penalty does not choose records: since ``w >= 0``
+    it charges for total weight, so it shrinks every count target (by about
+    ``alpha b_i / b_min``), and which records carry the weight is left to the solver (below):
+    the active set keeps a basic solution (at most ``m + 1`` records), FISTA nearly every
+    record.  For a file of about ``k``
     records use ``n_records=k`` with ``refit="raking"``, and compare with the other
     selectors at matched budgets (``rk.run_comparison(..., budgets=[k])``).
 
     The solution of this problem is often **not unique**: when the targets
     pin the total (a complete categorical margin does), the objective
     depends on ``w`` only through the fitted targets and ``sum(w)``, so every
-    ``w >= 0`` with the same fitted values is optimal.  FISTA returns one of
-    them; the number of records it uses is a property of the solver.
+    ``w >= 0`` with the same fitted values is optimal.  Each solver returns one of
+    them (``solver``); the number of records it uses is a property of the solver.
     """
 
     def __init__(self, sparsity_weight=None, *, alpha=None, n_records=None, refit=False, penalty_on="w", bounds=None,
-                 on_infeasible="raise", tol=1e-8, max_iter=20000, warm_start=False, solution="solver", solver="fista",
+                 on_infeasible="raise", tol=1e-8, max_iter=20000, warm_start=False, solution="solver", solver="auto",
                  verbose=False):
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
@@ -266,11 +274,13 @@ class SparseCalibrator(BaseCalibrator):
                 LambdaMaxWarning,
                 stacklevel=4,
             )
-        w_init = start
+        solver, warm = choose_solver(At, self._solver(upper), upper), None
         if self.warm_start and previous_weights is not None and previous_weights.shape == problem.w0.shape:
-            w_init = np.divide(previous_weights, unit, out=np.zeros_like(unit), where=unit > 0)
-        sol = nn_lasso_path(At, bt, lambdas=[lam], w0=w_init, tol=self.tol, max_iter=self.max_iter,
-                            solver=self._solver(upper), upper=upper)["solutions"][0]
+            warm = np.divide(previous_weights, unit, out=np.zeros_like(unit), where=unit > 0)
+            if solver == "active-set" and n_active(warm) > At.shape[1] + 1:
+                warm = None  # not a basic solution (another solver's point): the active set starts cold
+        sol = nn_lasso_path(At, bt, lambdas=[lam], w0=start, warm=warm, tol=self.tol, max_iter=self.max_iter,
+                            solver=solver, upper=upper)["solutions"][0]
         self._complete(problem, At, bt, unit, upper, sol, lam_max)
 
     def _complete(self, problem, At, bt, unit, upper, sol, lam_max):

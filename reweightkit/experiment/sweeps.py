@@ -139,7 +139,7 @@ def budget_columns(row, k, selected, est, task):
 
 
 def sweep_l1(task, *, alphas=None, lambdas=None, refit=False, method=None, tol=1e-8, optimal_set=False,
-             verbose=False):
+             solver="fista", verbose=False):
     """SparseCalibrator along one warm-started certified path (:meth:`SparseCalibrator.path`).
 
     Parameters
@@ -162,6 +162,12 @@ def sweep_l1(task, *, alphas=None, lambdas=None, refit=False, method=None, tol=1
         (``vertex_n_active``, ``vertex_test_error``): the L1 optimum is often not
         unique, so the solver's own point is one of many
         (:meth:`SparseCalibrator.held_out_range`).  Needs held-out targets; ignored with ``refit``.
+    solver : {"fista", "auto", "active-set", "ipm"}, default "fista"
+        Whose optimal point each row counts (:class:`~reweightkit.SparseCalibrator`'s ``solver``).
+        The comparison's L1 arm is FISTA's point from the design weights (the kit's published rows,
+        the notebooks' frontier), not the estimator's default ``"auto"``, whose active set returns
+        a basic solution (at most ``m + 1`` records at every penalty); ``optimal_set`` draws the
+        range between them.
     verbose : bool, default False
         Progress bar over the path.
 
@@ -172,8 +178,8 @@ def sweep_l1(task, *, alphas=None, lambdas=None, refit=False, method=None, tol=1
     """
     task = check_task(task)
     name = method or ("l1-relaxed" if refit else "l1")
-    fits = SparseCalibrator(refit=bool(refit), tol=tol).path(task.problem, alphas=alphas, lambdas=lambdas,
-                                                             verbose=verbose)
+    fits = SparseCalibrator(refit=bool(refit), tol=tol, solver=solver).path(task.problem, alphas=alphas,
+                                                                            lambdas=lambdas, verbose=verbose)
     rows = []
     for pos, est in enumerate(fits):
         lam_max = est.lambda_max_

@@ -21,13 +21,19 @@ IPM_MAX_TARGETS = 5000
 """Above this many targets the interior point's m x m matrix (8 m^2 bytes: 200 MB at 5,000, 7.2 GB at
 30,000, factored every iteration) is out of reach: ``solver="ipm"`` is refused."""
 AUTO_IPM_UP_TO = 1000
-"""``solver="auto"`` runs the interior point up to this many targets and FISTA above (at 3,867 targets
-the m^3 Cholesky per iteration made a 20-point path take 122 s, ``benchmarks/bench_scale.py``)."""
+"""Above ``DENSE_CAP``, ``solver="auto"`` runs the interior point up to this many targets and FISTA above
+(at 3,867 targets the m^3 Cholesky per iteration made a 20-point path take 122 s,
+``benchmarks/bench_scale.py``)."""
 
 
-def choose_solver(At_rec, solver):
-    """The solver to run: ``solver`` checked, or for ``"auto"`` the interior point up to ``AUTO_IPM_UP_TO``
-    targets and FISTA above.
+def choose_solver(At_rec, solver, upper=None):
+    """The solver to run: ``solver`` checked, or for ``"auto"`` the fastest certified one for the shape.
+
+    ``"auto"``: FISTA with upper bounds (the only solver with a box); else the dense active set where
+    its dense copy fits (``m n <= DENSE_CAP``: the fastest certified path at the published size,
+    ``benchmarks/bench_l1_solvers.py``); above it the interior point up to ``AUTO_IPM_UP_TO`` targets
+    and FISTA beyond (the QR active set certifies there too, but its dense ``m x p`` factor grows to
+    ``8 m^2`` bytes on weak penalties: an explicit choice).
 
     Parameters
     ----------
@@ -35,6 +41,8 @@ def choose_solver(At_rec, solver):
         ``A~'`` record-major.
     solver : {"auto", "fista", "ipm", "active-set"}
         The request.
+    upper : ndarray, optional
+        Upper bounds on the weights, if any.
 
     Returns
     -------
@@ -43,8 +51,12 @@ def choose_solver(At_rec, solver):
     """
     if solver not in ("auto", "fista", "ipm", "active-set"):
         raise ValueError(f"solver must be 'auto', 'fista', 'ipm' or 'active-set', got {solver!r}")
-    m = At_rec.shape[1]
+    n, m = At_rec.shape
     if solver == "auto":
+        if upper is not None:
+            return "fista"
+        if n * m <= DENSE_CAP:
+            return "active-set"
         return "ipm" if m <= AUTO_IPM_UP_TO else "fista"
     if solver == "ipm" and m > IPM_MAX_TARGETS:
         raise ValueError(f"solver='ipm' factors an m x m matrix every iteration; with m = {m:,} targets that is "
@@ -129,8 +141,8 @@ class L1Engine:
 
 
 def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, tol=1e-8,
-                  max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="fista", upper=None,
-                  verbose=False) -> dict:
+                  max_iter=20000, warm_start=True, shift=0.0, warn=True, solver="auto", upper=None,
+                  warm=None, verbose=False) -> dict:
     """Certified solutions along a grid of ``lam``, strong to weak, warm-started.
 
     Parameters
@@ -163,10 +175,11 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
         Warn (:class:`~reweightkit.exceptions.ConvergenceWarning`) when a fit is not certified.
     upper : ndarray, shape (n,), optional
         Upper bounds on ``w`` (FISTA only): the box ``0 <= w <= upper``, certified by its dual.
-    solver : {"fista", "ipm", "active-set", "auto"}
-        ``"auto"``: ``"ipm"`` up to ``AUTO_IPM_UP_TO`` (1,000) targets, ``"fista"`` above
-        (``"ipm"`` is refused above ``IPM_MAX_TARGETS``, 5,000).
-        ``"fista"`` (default), the interior-point method of
+    solver : {"auto", "fista", "ipm", "active-set"}, default "auto"
+        ``"auto"`` (:func:`choose_solver`): ``"fista"`` with ``upper``, the active set where ``m n``
+        is at most ``DENSE_CAP``, above it ``"ipm"`` up to ``AUTO_IPM_UP_TO`` (1,000) targets and
+        ``"fista"`` beyond (``"ipm"`` is refused above ``IPM_MAX_TARGETS``, 5,000).
+        ``"fista"``, the interior-point method of
         :mod:`reweightkit.solvers.ipm` (m x m Newton systems; with ``warm_start`` each lambda
         starts from the previous solution pushed back into the interior, which
         measured about 35 % fewer iterations on the published path), or the active-set
@@ -183,7 +196,7 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
     dict
         ``lambda_max``, ``L`` and ``solutions`` (list of :class:`L1Solution`, in grid order).
     """
-    solver = choose_solver(At_rec, solver)
+    solver = choose_solver(At_rec, solver, upper)
     if upper is not None and solver != "fista":
         raise ValueError("upper bounds on the weights (bounds=) are supported by solver='fista' only")
     n = At_rec.shape[0]
@@ -200,7 +213,7 @@ def nn_lasso_path(At_rec, b_t, lambdas=None, n_lambdas=20, eps=1e-3, w0=None, to
     if w0 is None:
         w0 = scaled_start(At_rec, b_t)
     engine = L1Engine(At_rec, b_t, solver, tol=tol, max_iter=max_iter, upper=upper, warn=warn, w0=w0)
-    sols, prev = [], None
+    sols, prev = [], (warm if warm_start else None)
     for lam in tqdm(lambdas, desc=f"L1 path ({solver})", disable=not verbose):
         if lam >= lam_max:
             z = np.zeros(n)

@@ -134,7 +134,8 @@ def path_explorer(path: PenaltyPath, index: int = 0):
     return _explorer(lambda index: render_path_state(path, index), {"index": slider})
 
 
-def moved_target_explorer(df, marginal, continuous, target, *, factors=(0.5, 1.5), alpha=0.01, weight_col="weight"):
+def moved_target_explorer(df, marginal, continuous, target, *, factors=(0.5, 1.5), alpha=0.01, solver="auto",
+                          weight_col="weight"):
     """A slider multiplying one target by a factor; refits L1 on release (``continuous_update=False``).
 
     Parameters
@@ -149,6 +150,9 @@ def moved_target_explorer(df, marginal, continuous, target, *, factors=(0.5, 1.5
         Slider range.
     alpha : float, default 0.01
         L1 penalty as a fraction of lambda_max.
+    solver : {"auto", "fista", "ipm", "active-set"}, default "auto"
+        Whose optimal point is shown (:class:`~reweightkit.SparseCalibrator`'s ``solver``; ``"auto"``'s
+        active set returns a basic solution, ``"fista"`` its point from the design weights).
     weight_col : str, default "weight"
         Design weights.
 
@@ -161,7 +165,7 @@ def moved_target_explorer(df, marginal, continuous, target, *, factors=(0.5, 1.5
     slider = widgets.FloatSlider(value=1.0, min=factors[0], max=factors[1], step=0.05, description="factor",
                                  continuous_update=False, readout_format=".2f")
     return _explorer(lambda factor: render_moved_target(df, marginal, continuous, target, factor, alpha=alpha,
-                                                        weight_col=weight_col), {"factor": slider})
+                                                        solver=solver, weight_col=weight_col), {"factor": slider})
 
 
 def gate_explorer():

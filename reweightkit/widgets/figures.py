@@ -104,7 +104,7 @@ def render_path_state(path: PenaltyPath, index: int):
     return html, fig
 
 
-def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01, weight_col="weight"):
+def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01, solver="auto", weight_col="weight"):
     """Summary and figure after moving one target: per-target relative errors and the records each category keeps.
 
     Parameters
@@ -119,6 +119,9 @@ def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01,
         Multiplier (> 0).
     alpha : float, default 0.01
         L1 penalty as a fraction of lambda_max.
+    solver : {"auto", "fista", "ipm", "active-set"}, default "auto"
+        Whose optimal point is shown (:class:`~reweightkit.SparseCalibrator`'s ``solver``; ``"auto"``'s
+        active set returns a basic solution, ``"fista"`` its point from the design weights).
     weight_col : str or None, default "weight"
         Design weights (``None``: uniform).
 
@@ -129,7 +132,7 @@ def render_moved_target(df, marginal, continuous, target, factor, *, alpha=0.01,
     fig : matplotlib.figure.Figure
         The picture.
     """
-    fit = moved_target_fit(df, marginal, continuous, target, factor, alpha=alpha, weight_col=weight_col)
+    fit = moved_target_fit(df, marginal, continuous, target, factor, alpha=alpha, solver=solver, weight_col=weight_col)
     t = fit["table"]
     html = (f"<b>{target} &times; {factor:.2f}</b>: active records <span class=\"rk-active\">{fit['n_active']}</span>"
             f" of {len(df)}; mean |relative error| {t.relative_error.abs().mean():.2%}; "

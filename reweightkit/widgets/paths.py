@@ -82,7 +82,7 @@ def _task(data, train_marginal, train_continuous, test_marginal, test_continuous
 
 
 def l1_path(data, train_marginal=None, train_continuous=None, test_marginal=None, test_continuous=None, *,
-            alphas=None, tol=1e-8, weight_col="weight") -> PenaltyPath:
+            alphas=None, tol=1e-8, solver="auto", weight_col="weight") -> PenaltyPath:
     """A certified, warm-started L1 path over ``alphas`` (:meth:`reweightkit.SparseCalibrator.path`), for a slider.
 
     Parameters
@@ -97,6 +97,9 @@ def l1_path(data, train_marginal=None, train_continuous=None, test_marginal=None
         Fractions of lambda_max (default :func:`reweightkit.problem.alpha_grid`).
     tol : float, default 1e-8
         Relative duality gap of every fit.
+    solver : {"auto", "fista", "ipm", "active-set"}, default "auto"
+        Whose optimal point is shown (:class:`~reweightkit.SparseCalibrator`'s ``solver``; ``"auto"``'s
+        active set returns a basic solution, ``"fista"`` its point from the design weights).
     weight_col : str or None, default "weight"
         Design weights.
 
@@ -108,7 +111,7 @@ def l1_path(data, train_marginal=None, train_continuous=None, test_marginal=None
     """
     alphas = check_grid("alpha", alpha_grid() if alphas is None else alphas)
     task = _task(data, train_marginal, train_continuous, test_marginal, test_continuous, weight_col)
-    fits = SparseCalibrator(tol=tol).path(task.problem, alphas=alphas)
+    fits = SparseCalibrator(tol=tol, solver=solver).path(task.problem, alphas=alphas)
     fits = [fits[i] for i in np.argsort([-f.lambda_ for f in fits], kind="stable")]  # path order
     rows = [task.scorer.score(f.weights_, alpha=float(f.alpha), seed=0, **{"lambda": f.lambda_}, rel_gap=f.dual_gap_,
                               n_iter=f.n_iter_, converged=f.converged_) for f in fits]
@@ -183,7 +186,7 @@ def _move_target(marginal, continuous, target, factor):
     raise ValueError(f"unknown target {target!r}; targets are {names}")
 
 
-def moved_target_fit(df, marginal, continuous, target, factor, *, alpha=0.01, weight_col="weight"):
+def moved_target_fit(df, marginal, continuous, target, factor, *, alpha=0.01, solver="auto", weight_col="weight"):
     """Calibrate (L1, ``alpha``) with target ``target`` (e.g. ``"age_group=65+"``) multiplied by ``factor``.
 
     Parameters
@@ -198,6 +201,9 @@ def moved_target_fit(df, marginal, continuous, target, factor, *, alpha=0.01, we
         Multiplier (> 0).
     alpha : float, default 0.01
         L1 penalty as a fraction of lambda_max.
+    solver : {"auto", "fista", "ipm", "active-set"}, default "auto"
+        Whose optimal point is shown (:class:`~reweightkit.SparseCalibrator`'s ``solver``; ``"auto"``'s
+        active set returns a basic solution, ``"fista"`` its point from the design weights).
     weight_col : str or None, default "weight"
         Design weights (``None``: uniform).
 
@@ -210,7 +216,7 @@ def moved_target_fit(df, marginal, continuous, target, factor, *, alpha=0.01, we
     """
     m2, c2 = _move_target(marginal, continuous, target, factor)
     problem = prepare(df, m2, c2, weight_col)
-    cal = SparseCalibrator(alpha=alpha).fit(problem)
+    cal = SparseCalibrator(alpha=alpha, solver=solver).fit(problem)
     table = target_table(problem.system, cal.weights_)
     return {"weights": cal.weights_, "table": table, "n_active": cal.n_active_, "design": problem.d,
             "marginal": m2, "continuous": c2, "calibrator": cal}
