@@ -269,11 +269,13 @@ def _estimator(args):
     fallback = args.on_infeasible
     if args.gate_cost is not None and m != "hardconcrete":
         raise ValueError(f"--gate-cost prices Hard Concrete's gates: it needs --method hardconcrete, not {m}")
+    if args.solver is not None and m != "l1":
+        raise ValueError(f"--solver picks the L1 solver: it needs --method l1, not {m}")
     if m == "dense":
         return Calibrator(args.distance, bounds=bounds, on_infeasible=fallback)
     if m == "l1":
         return SparseCalibrator(alpha=args.alpha, n_records=k, refit=refit or False, bounds=bounds,
-                                on_infeasible=fallback, verbose=not args.no_progress)
+                                on_infeasible=fallback, solver=args.solver or "auto", verbose=not args.no_progress)
     if m == "hardconcrete":
         return HardConcreteCalibrator(lambda_l0=args.lambda_l0, n_records=k, seed=seed, refit=refit or False,
                                       bounds=bounds, epochs=args.epochs, on_infeasible=fallback,
@@ -366,6 +368,9 @@ def main(argv=None) -> int:
                    help="the calibration distance of --method dense (default raking)")
     c.add_argument("--n-records", type=int, default=None, help="record budget (sparse methods)")
     c.add_argument("--alpha", type=float, default=None, help="L1 penalty as a fraction of lambda_max")
+    c.add_argument("--solver", choices=["auto", "fista", "ipm", "active-set"], default=None,
+                   help="the L1 solver, whose point of the optimal set is returned (SparseCalibrator's solver; "
+                        "default auto)")
     c.add_argument("--lambda-l0", type=float, default=None, help="Hard Concrete penalty")
     c.add_argument("--epochs", type=int, default=2000, help="Hard Concrete epochs (default 2000)")
     c.add_argument("--gate-cost", choices=["uniform", "design"], default=None,

@@ -53,6 +53,30 @@ def test_cli_calibrate_prices_hard_concrete_gates(user_files, tmp_path, capsys):
     assert e.value.code == 2 and "--gate-cost prices Hard Concrete's gates" in capsys.readouterr().err
 
 
+def test_cli_calibrate_l1_solver_reaches_the_estimator(user_files, tmp_path, capsys):
+    """--solver picks the L1 solver (the default is auto): the weights are that solver's point; another method refuses it."""
+    df, tm, tc, data, targets = user_files
+    base = ["calibrate", str(data), "--targets", str(targets), "--method", "l1", "--alpha", "0.01", "--no-progress"]
+    weights = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        for solver in (None, "fista"):
+            out = tmp_path / f"{solver}.csv"
+            assert cli.main([*base, "--out", str(out), *([] if solver is None else ["--solver", solver])]) == 0
+            w, meta = rk.load_weights(out)
+            assert meta["parameters"]["solver"] == (solver or "auto")
+            weights[solver] = w.to_numpy()
+    p = rk.prepare(df, tm, tc)
+    for solver, w in weights.items():
+        direct = rk.SparseCalibrator(alpha=0.01, solver=solver or "auto").fit(p).weights_
+        np.testing.assert_allclose(w, direct, rtol=1e-12, atol=1e-12)
+    assert rk.problem.n_active(weights[None]) < rk.problem.n_active(weights["fista"])  # a basic point vs FISTA's
+    with pytest.raises(SystemExit) as e:
+        cli.main(["calibrate", str(data), "--targets", str(targets), "--out", str(tmp_path / "x.csv"),
+                  "--method", "cube", "--n-records", "200", "--solver", "fista"])
+    assert e.value.code == 2 and "--solver picks the L1 solver" in capsys.readouterr().err
+
+
 def test_cli_calibrate_yaml_targets_and_bad_files(user_files, tmp_path, capsys):
     df, tm, tc, data, _ = user_files
     yaml = pytest.importorskip("yaml")
