@@ -92,11 +92,12 @@ def test_the_national_tables_are_the_stored_rows():
                 assert cell.startswith("**") == lowest, (csv, label, share)
                 seen += 1
         assert seen == n_cells, csv
-    order = ["subsample", "calibrate-reduce", "cube", "hardconcrete-k", "hardconcrete-k-refit",
-             "hardconcrete-design-k", "hardconcrete-design-k-refit"]
+    gates = ["hardconcrete-k", "hardconcrete-k-refit", "hardconcrete-design-k", "hardconcrete-design-k-refit"]
     for csv, heads in [("nation_logo_0.02_raking.csv", [(0.03, "3 % (~179)"), (0.10, "10 % (~596)")]),
                        ("nation_logo_0.1_raking.csv", [(0.03, "3 % (~903)"), (0.10, "10 % (~3,010)")])]:
         logo = pd.read_csv(results / csv)
+        l1 = ["l1-k-refit"] if (logo["method"] == "l1-k-refit").any() else []  # run at scale 0.02 only
+        order = ["subsample", "calibrate-reduce", "cube", *l1, *gates]
         assert logo["replicate"].nunique() == 3 and logo["holdout"].nunique() == 16, csv
         per_sample = logo[logo["method"] != "dense"].groupby(["share", "replicate", "method"])["test_capped_error"].mean()
         for share, head in heads:
@@ -108,6 +109,15 @@ def test_the_national_tables_are_the_stored_rows():
             assert [[float(x) for x in re.findall(r"[\d.]+", c)] for c in cells] == \
                 [[round(mean[m], 1), round(sem[m], 1)] for m in order], head
             assert [c.startswith("**") for c in cells] == [m == mean.idxmin() for m in order], head
+    logo = pd.read_csv(results / "nation_logo_0.02_raking.csv")  # "L1 at k + rake ... last on average ..."
+    l1 = logo[logo["method"] == "l1-k-refit"]
+    assert len(l1) == 96 - 8 and l1["replicate"].nunique() == 3 and l1["holdout"].nunique() == 16
+    per_sample = logo[logo["method"] != "dense"].groupby(["share", "replicate", "method"])["test_capped_error"].mean()
+    assert all(per_sample[s].unstack().mean().idxmax() == "l1-k-refit" for s in (0.03, 0.10))
+    at10 = logo[(logo["method"] != "dense") & (logo["share"] == 0.10)]
+    best = at10.pivot_table(index="holdout", columns="method", values="test_capped_error").idxmin(axis=1)
+    assert sorted(best[best == "l1-k-refit"].index) == ["district_age_sex+national_age_sex", "district_snap",
+                                                        "district_snap+state_snap"]
     logo = pd.read_csv(results / "nation_logo_0.1_raking.csv")
     budget = logo[logo["method"] != "dense"]
     wins = {s: budget[budget["share"] == s].pivot_table(index="holdout", columns="method", values="test_capped_error")
