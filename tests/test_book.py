@@ -253,6 +253,17 @@ def test_the_which_method_prose_matches_the_stored_rows():
     assert at3.drop("l1-k-refit").nlargest(2).index.str.startswith("hardconcrete-design").all()
     l1 = budget[budget["method"] == "l1-k-refit"]
     assert len(l1) == 88  # 8 of 96 cells not reached
+    # the decision table: the lowest mean over the groups at each budget of each leave-one-group-out run
+    lowest = {}
+    for csv in ("nation_logo_0.02_raking.csv", "nation_logo_0.1_raking.csv", "nation_logo_0.05_logit.csv"):
+        rows = pd.read_csv(results / csv)
+        rows = rows[rows["method"] != "dense"]
+        for s in (0.03, 0.10):
+            lowest[csv, s] = rows[rows["share"] == s].pivot_table(index="holdout", columns="method",
+                                                                  values="test_capped_error").mean().idxmin()
+    assert all(lowest[csv, 0.10].startswith("hardconcrete") for csv, _ in lowest)
+    assert lowest["nation_logo_0.02_raking.csv", 0.03] == lowest["nation_logo_0.1_raking.csv", 0.03] == \
+        "hardconcrete-k-refit" and lowest["nation_logo_0.05_logit.csv", 0.03] == "calibrate-reduce"
     at01 = pd.read_csv(results / "nation_logo_0.1_raking.csv")
     at01 = at01[at01["method"] != "dense"]
     by01 = {s: at01[at01["share"] == s].pivot_table(index="holdout", columns="method",

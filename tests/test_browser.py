@@ -206,7 +206,7 @@ def test_l1_alpha_slider_redraws(lab):
     before, after = _slide_once(lab, "02_l1_fista.ipynb", "l1_alpha")
     # the numbers shown are the notebook's own path: recompute it here and compare
     df, tm, tc, hm = rk.published_example()
-    path = rk.widgets.l1_path(df, tm, tc, hm, alphas=rk.problem.alpha_grid(25))  # as notebook 02 builds it
+    path = rk.widgets.l1_path(df, tm, tc, hm, alphas=rk.problem.alpha_grid(25), solver="fista")  # as notebook 02 does
     labels = [f"{p:.3g}" for p in path.penalties]
     i0, i1 = labels.index(before[2]), labels.index(after[2])
     assert i1 == i0 + 1
