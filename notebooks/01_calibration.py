@@ -224,9 +224,9 @@ assert table["train error"].max() < 0.01
 # All four fits meet the train targets to better than 1 %.  The L1 *vertex* solution does it with
 # at most $m + 1 = 7$ records, so its effective sample size is a handful of people and its
 # held-out error is whatever those few records' sex mix happens to be; the FISTA solution of the
-# *same* L1 problem uses thousands of records (notebook 2 explains why both are optimal, and which
-# point each solver returns: `SparseCalibrator`'s default, `solver="auto"`, runs an active set here,
-# whose point is a vertex too; this notebook names `solver="fista"`).
+# *same* L1 problem uses thousands of records (notebook 2 explains why both are optimal and compares
+# the points the solvers return, `SparseCalibrator`'s default among them; this notebook names
+# `solver="fista"`).
 
 # %% [markdown]
 # ## Try it: move one target

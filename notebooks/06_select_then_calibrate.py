@@ -69,7 +69,8 @@ plain, relaxed, raked = fits.values()
 assert 0.85 < plain.weights_.sum() / population < 0.9 and 0.1 < plain.max_train_error_ < 0.2
 assert raked.exact_ and abs(raked.weights_.sum() / population - 1) < 1e-8
 assert set(np.flatnonzero(raked.weights_ > 1e-9)) <= set(np.flatnonzero(plain.weights_ > 0))
-assert plain.n_active_ <= problem.n_targets + 1  # the default solver's basic solution
+assert rk.solvers.path.choose_solver(problem.At_rec, plain.solver) == "active-set"  # what "auto" runs here
+assert plain.n_active_ <= problem.n_targets + 1  # its basic solution
 
 # %% [markdown]
 # Plain L1 at $\alpha = 0.05$ describes a population 10-15 % too small and misses a train target

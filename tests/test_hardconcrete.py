@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -216,3 +218,37 @@ def test_fast_sweep_agrees_with_sequential_l0_python_statistically(published):
             b = np.array([stat(w) for w in seq[block]], dtype=float)
             se = np.sqrt(a.var(ddof=1) / 5 + b.var(ddof=1) / 5)
             assert abs(a.mean() - b.mean()) <= 2 * se + 1e-12
+
+
+def test_each_fit_records_its_thread_count_and_reproduces_with_it(tmp_path, monkeypatch):
+    """The weights depend on the thread count: a fit resolves it once (every round of a budget search trains on
+    it), records it as n_threads_ and in its weight file, and the same count gives the same weights."""
+    import reweightkit.solvers.budget as budget_mod
+
+    df, tm, tc, _ = rk.superpopulation(seed=0)
+    p = rk.prepare(df, tm, tc)
+    counts = iter([1, 2, 1, 2, 1, 2, 1, 2, 1, 2])
+    monkeypatch.setattr("reweightkit.estimators.hardconcrete.default_threads", lambda work=None: next(counts))
+    seen = []
+    real = budget_mod.train_hard_concrete
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["n_threads"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(budget_mod, "train_hard_concrete", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        searched = rk.HardConcreteCalibrator(n_records=300, seed=0, epochs=200).fit(p)
+    assert len(seen) >= 2 and set(seen) == {searched.n_threads_} == {1}  # resolved once, not per round
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)
+        first = rk.HardConcreteCalibrator(lambda_l0=1e-4, seed=0, epochs=200).fit(p)
+        again = rk.HardConcreteCalibrator(lambda_l0=1e-4, seed=0, epochs=200, n_threads=first.n_threads_).fit(p)
+        grid = rk.HardConcreteCalibrator(epochs=200, n_threads=2).fit_grid(p, lambdas=[1e-4], seeds=[0, 1])
+    assert first.n_threads_ == 2 and again.n_threads_ == 2 and [f.n_threads_ for f in grid] == [2, 2]
+    np.testing.assert_array_equal(again.weights_, first.weights_)
+    assert first.refitted(p, refit="raking").n_threads_ == 2
+    rk.save_weights(first, tmp_path / "w.csv")
+    _, meta = rk.load_weights(tmp_path / "w.csv")
+    assert meta["chosen"]["n_threads"] == 2

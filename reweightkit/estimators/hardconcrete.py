@@ -13,8 +13,10 @@ from .._validation import MAX_SEED, Interval, Options, Prices, check_grid, check
 from ..exceptions import BudgetWarning, ConvergenceWarning, TargetMissWarning
 from ..problem.frame import as_problem
 from ..problem.system import unreachable_targets
-from ..solvers.budget import check_budget, hard_concrete_for_budget, hard_concrete_for_budgets
+from ..solvers.budget import PER_ROUND, check_budget, hard_concrete_for_budget, hard_concrete_for_budgets
 from ..solvers.hardconcrete import SETTLE_WINDOW, check_device, settled, train_hard_concrete, train_with_l0_python
+from ..solvers.hc_common import require_torch
+from ..threads import default_threads
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
 __all__ = ["HardConcreteCalibrator"]
@@ -124,7 +126,11 @@ class HardConcreteCalibrator(BaseCalibrator):
         Default: :func:`reweightkit.default_threads` (the CPUs this process may use after
         the cgroup quota and affinity mask, less those other processes are busy on; one
         thread for small problems; ``OMP_NUM_THREADS`` and :func:`reweightkit.set_threads`
-        are respected).
+        are respected), resolved once per fit.  **The weights depend on it**: same data, seed
+        and thread count give the same weights, another count can open or close a gate near
+        its threshold (torch's kernels round differently when they split their work
+        differently; :mod:`reweightkit.solvers.hardconcrete`).  ``n_threads_`` records the
+        count a fit used: pass it to reproduce the fit elsewhere.
 
     Attributes
     ----------
@@ -132,6 +138,9 @@ class HardConcreteCalibrator(BaseCalibrator):
         Exact zeros where the deterministic gate is closed.
     n_active_ : int
         Active records (weight > 1e-9, see :func:`reweightkit.n_active`).
+    n_threads_ : int
+        The torch threads the training ran on (every round of a budget search the same);
+        :func:`reweightkit.save_weights` writes it with the weights.
     history_ : DataFrame
         Every ``history_every`` epochs: ``loss``, ``data_loss`` (with the
         sampled gates), ``expected_active`` (the expected-L0 term),
@@ -195,13 +204,25 @@ class HardConcreteCalibrator(BaseCalibrator):
     _miss_advice = "Lower lambda_l0 (it drops records) or train longer (epochs)."
     _bounds_rtol = 1e-6  # float32 training: a weight clamped at the bound is held
 
-    def _train_kwargs(self, problem) -> dict:
-        """The training parameters every engine call of this estimator shares (checked against the engine)."""
+    def _train_kwargs(self, problem, replicas=1) -> dict:
+        """The training parameters every engine call of this estimator shares (checked against the engine).
+
+        The thread count is resolved here, once per fit (``replicas``: the batch size, for
+        :func:`reweightkit.default_threads`), so every round of a budget search trains on the same
+        count, and the fit records it (``n_threads_``): the weights depend on it.
+        """
         check_device(self.device)
+        torch = require_torch()
         common = dict(epochs=self.epochs, lr=self.lr, init_keep_prob=self.init_keep_prob,
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
+        threads = self.n_threads
+        if threads is None and self.engine != "l0":
+            threads = default_threads(problem.n_records * replicas)
+        if threads is None:  # the user's OMP_NUM_THREADS or torch.set_num_threads decides, or l0-python runs as is
+            threads = torch.get_num_threads()
+        self._n_threads_used = int(threads)
         if self.engine != "l0":
-            common["n_threads"] = self.n_threads
+            common["n_threads"] = self._n_threads_used
         if self.l2_toward == "design":
             if self.engine == "l0":
                 raise ValueError("l2_toward='design' needs engine='fast' or 'autograd': l0-python pulls the weights toward 0")
@@ -262,7 +283,7 @@ class HardConcreteCalibrator(BaseCalibrator):
                           "none of their records has a positive design weight", TargetMissWarning, stacklevel=4)
 
     def _fit_problem(self, problem, previous_weights):
-        common = self._train_kwargs(problem)
+        common = self._train_kwargs(problem, replicas=1 if self.n_records is None else PER_ROUND)
         self._warn_unreachable(problem)
         if self.n_records is not None:
             if self.lambda_l0 is not None:
@@ -289,6 +310,7 @@ class HardConcreteCalibrator(BaseCalibrator):
     def _complete(self, problem, lam, gate_weights, history, seconds, warn=True):
         """From trained gates to the returned weights: the refit, the convergence diagnostic, the attributes."""
         self.lambda_l0_ = float(lam)
+        self.n_threads_ = self._n_threads_used
         self.gate_weights_ = np.ascontiguousarray(gate_weights, dtype=np.float64)
         self.weights_, refit = self._refit(problem, self.gate_weights_)
         ok, change = settled(history, self.epochs, self.settle_tol)
@@ -362,12 +384,13 @@ class HardConcreteCalibrator(BaseCalibrator):
         self._validate_params()
         seeds = check_seeds(seeds)
         problem = as_problem(data, marginal_targets, continuous_targets, weight_col)
-        common = self._train_kwargs(problem)
+        lambdas = None if lambdas is None else check_grid("lambda_l0", lambdas)
+        ks = None if budgets is None else [check_budget(int(k), problem.n_records) for k in check_grid("budgets", budgets)]
+        common = self._train_kwargs(problem, len(lambdas) * len(seeds) if ks is None else PER_ROUND * len(ks))
         self._warn_unreachable(problem)
         p = problem
         fits = []
         if lambdas is not None:
-            lambdas = check_grid("lambda_l0", lambdas)
             lam_k, seed_k = np.repeat(lambdas, len(seeds)), seeds * len(lambdas)
             out = train_hard_concrete(p.At_rec, p.b_t, p.w0, lam_k, seed_k, verbose=self.verbose, engine=self.engine,
                                       desc="hardconcrete grid", **common)
@@ -379,7 +402,6 @@ class HardConcreteCalibrator(BaseCalibrator):
                                               n_records=None, seed=s))
             self._warn_unsettled(fits)
             return fits
-        ks = [check_budget(int(k), p.n_records) for k in check_grid("budgets", budgets)]
         missed = []
         for s in seeds:
             t0 = time.perf_counter()

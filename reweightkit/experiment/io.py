@@ -137,6 +137,8 @@ def save_weights(estimator, path, *, column="weight", extra=None):
               if hasattr(estimator, k + "_")}
     chosen.update({k: _jsonable(getattr(estimator, k)) for k in ("n_records", "seed", "alpha")
                    if getattr(estimator, k, None) is not None and k not in chosen})
+    if hasattr(estimator, "n_threads_"):  # Hard Concrete's weights depend on the thread count: what reproduces them
+        chosen["n_threads"] = int(estimator.n_threads_)
     meta = {
         "method": type(estimator).__name__,
         "parameters": {k: _jsonable(v) for k, v in estimator.get_params().items()},

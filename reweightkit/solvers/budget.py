@@ -210,7 +210,11 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
             else "")))
 
 
-def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=8, per_round=8, lam_range=(1e-9, 1e-1),
+PER_ROUND = 8
+"""Penalties a Hard Concrete budget search trains per budget and round (its batch: ``PER_ROUND`` per budget)."""
+
+
+def hard_concrete_for_budgets(At_rec, b_t, w0, budgets, seed, *, rounds=8, per_round=PER_ROUND, lam_range=(1e-9, 1e-1),
                               **train_kw):
     """For each budget ``k``, the ``lambda_l0`` whose trained gates keep about ``k`` records (batched bisection).
 

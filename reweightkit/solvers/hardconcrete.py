@@ -24,7 +24,17 @@ with its seed, one for the initial ``log_alpha`` jitter and one for gate
 noise, which are the draws l0-python makes with ``seed=s`` after
 ``torch.manual_seed(s)``; a replica's result therefore does not depend on
 which other replicas share its batch (in the fast engine, up to the float32
-rounding of products that BLAS blocks by the batch size).  The fast engine on CPU
+rounding of products that BLAS blocks by the batch size).
+
+**The thread count is an input.**  Same inputs, seeds and thread count give the same weights, bitwise.
+Another thread count can give other weights: torch's CPU kernels round differently when they split
+their work differently (measured: the product over the records, and even the element-wise sigmoid, on a
+9 x 4,948 batch with 1 and 2 threads), and a gate near its threshold then opens or closes the other way;
+a budget search can end at another penalty (notebook 6's superpopulation at 300 records: 18.3 % held-out
+error with one thread, 21.4 % with two).  :func:`reweightkit.default_threads` picks the count from the
+machine's load, so pass ``n_threads`` (or ``OMP_NUM_THREADS``, :func:`reweightkit.set_threads`) to
+reproduce a run elsewhere; the estimators record the count they trained with (``n_threads_``) and weight
+files save it.  The fast engine on CPU
 draws the per-epoch gate noise of a seeded replica from numpy's PCG64 seeded with
 its seed instead (see :func:`train_hard_concrete`).
 
@@ -159,15 +169,18 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         autograd; with K = 1 it reproduces l0-python's weights bitwise on CPU (tested).
     n_threads : int, optional
         Torch and BLAS threads for this call (default :func:`reweightkit.default_threads`:
-        the CPUs this process may use, after the cgroup quota and the affinity mask,
-        unless ``OMP_NUM_THREADS`` or an earlier ``torch.set_num_threads`` says otherwise).
+        the CPUs this process may use, after the cgroup quota and the affinity mask, less
+        those other processes are busy on, unless ``OMP_NUM_THREADS`` or an earlier
+        ``torch.set_num_threads`` says otherwise).  The weights depend on it (module docstring):
+        give it to reproduce a run on another machine or under another load.
 
     Returns
     -------
     dict
         ``weights`` (K, n) float64 (exact zeros where the deterministic gate is
         closed), ``history`` (DataFrame: replica, epoch, loss, data_loss,
-        expected_active, max_rel_error, n_active) and ``seconds``.
+        expected_active, max_rel_error, n_active), ``seconds`` and ``n_threads`` (the torch
+        threads the training ran on).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be 'fast' or 'autograd', got {engine!r}")
@@ -182,7 +195,11 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
     if n_threads is None:
         n_threads = default_threads(At_rec.shape[0] * len(np.atleast_1d(lambdas)))
     with thread_limits(n_threads):
-        return ENGINES[engine](At_rec, b_t, w0, lambdas, seeds, cfg)
+        out = ENGINES[engine](At_rec, b_t, w0, lambdas, seeds, cfg)
+        import torch  # imported by the engine already
+
+        out["n_threads"] = torch.get_num_threads()  # what ran: the weights depend on it (module docstring)
+        return out
 
 
 def train_with_l0_python(At_rec, b_t, w0, lambda_l0, seed=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
