@@ -87,7 +87,7 @@ class SparseCalibrator(BaseCalibrator):
         FISTA iterations (the interior-point method uses at most ``min(max_iter, 500)``).
     solver : {"auto", "fista", "ipm", "active-set"}, default "auto"
         ``"auto"`` (the default since 0.3; it was ``"fista"``): the fastest certified solver for
-        the problem's shape (:func:`reweightkit.solvers.path.choose_solver`): the active set where
+        the problem's shape (:func:`reweightkit.solvers.choose_solver`): the active set where
         its dense copy fits (``m n`` up to 5M: every problem of the notebooks and the published
         benchmark), above it the interior point up to 1,000 targets and FISTA beyond; FISTA with
         ``bounds``; with ``n_records``, see there.  Pass ``solver="fista"`` for the point 0.2
