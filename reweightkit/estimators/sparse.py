@@ -247,9 +247,6 @@ class SparseCalibrator(BaseCalibrator):
             unit, At, start = np.ones(problem.n_records), problem.At_rec, problem.w0
         return At, problem.b_t, unit, start, upper
 
-    def _solver(self, upper):
-        return "fista" if upper is not None else self.solver
-
     def _fit_problem(self, problem, previous_weights):
         At, bt, unit, start, upper = self._setup(problem)
         lam_max = lambda_max(At, bt)
@@ -260,11 +257,8 @@ class SparseCalibrator(BaseCalibrator):
                 raise ValueError("n_records counts the solver's point; a vertex solution keeps at most m + 1 records")
             # the budget keeps its word: the certified point the search found is the fit (the optimum is often
             # not unique, so a second solve at its penalty could keep another number of records)
-            solver = self._solver(upper)
-            if solver == "auto":  # a basic solution where one can keep n_records (at most m), FISTA's point above
-                solver = "active-set" if self.n_records <= At.shape[1] else "fista"
             sol = l1_for_budget(At, bt, start, int(self.n_records), self.tol, self.max_iter, upper, verbose=self.verbose,
-                                solver=solver)
+                                solver=self.solver)
             self._complete(problem, At, bt, unit, upper, sol, lam_max)
             return
         if lam >= lam_max:
@@ -274,7 +268,7 @@ class SparseCalibrator(BaseCalibrator):
                 LambdaMaxWarning,
                 stacklevel=4,
             )
-        solver, warm = choose_solver(At, self._solver(upper), upper), None
+        solver, warm = choose_solver(At, self.solver, upper), None
         if self.warm_start and previous_weights is not None and previous_weights.shape == problem.w0.shape:
             warm = np.divide(previous_weights, unit, out=np.zeros_like(unit), where=unit > 0)
             if solver == "active-set" and n_active(warm) > At.shape[1] + 1:
@@ -350,7 +344,7 @@ class SparseCalibrator(BaseCalibrator):
         lams = lam_max * grid if lambdas is None else grid
         order = np.argsort(-lams, kind="stable")
         sols = nn_lasso_path(At, bt, lambdas=lams[order], w0=start, tol=self.tol, max_iter=self.max_iter,
-                             solver=self._solver(upper), upper=upper, verbose=verbose)["solutions"]
+                             solver=self.solver, upper=upper, verbose=verbose)["solutions"]
         fits = [None] * grid.size
         for pos, sol in zip(order, sols):
             est = copy.deepcopy(self)

@@ -95,7 +95,7 @@ def _unreachable(k, tried, what, extra=""):
                       f"reached are {' and '.join(near) or 'none'}{extra}")
 
 
-BUDGET_SOLVERS = ("fista", "active-set")
+BUDGET_SOLVERS = ("auto", "fista", "active-set")
 """The L1 solvers a record budget can search with (the interior point returns the analytic centre of the
 optimal set, the point with the most records, so its count says nothing about the penalty)."""
 
@@ -130,8 +130,9 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
         Bisection steps at most.
     verbose : bool, default False
         Progress bars: the path, then the bisection.
-    solver : {"fista", "active-set"}, default "fista"
-        Whose point is counted (the optimum is often a set).  ``"fista"``: the point its
+    solver : {"fista", "active-set", "auto"}, default "fista"
+        Whose point is counted (the optimum is often a set).  ``"auto"``: the active set where a
+        basic solution can keep ``k`` records (``k <= m``, no ``upper``), FISTA otherwise.  ``"fista"``: the point its
         iterations reach from the warm start; at weak penalties on a degenerate problem it
         may not certify within ``max_iter`` (at ``rk.nation(0.1)`` it did not below
         ``alpha ~ 0.008``, about 2,700 records).  ``"active-set"``: a basic solution
@@ -152,12 +153,14 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
         or the solver cannot search a budget.
     """
     if solver not in BUDGET_SOLVERS:
-        raise ValueError(f"a record budget needs solver 'fista' or 'active-set', got {solver!r}" + (
+        raise ValueError(f"a record budget needs solver 'auto', 'fista' or 'active-set', got {solver!r}" + (
             ": the interior point returns the analytic centre of the optimal set (every record some optimal "
             "point uses), so its count is not a property of the penalty" if solver == "ipm" else ""))
+    m = At_rec.shape[1]
+    if solver == "auto":  # a basic solution where one can keep k records (at most m), FISTA's point above
+        solver = "active-set" if upper is None and k <= m else "fista"
     if upper is not None and solver != "fista":
         raise ValueError("upper bounds on the weights (bounds=) are supported by solver='fista' only")
-    m = At_rec.shape[1]
     band = budget_tolerance(k)
     if solver == "active-set" and k > m + band:
         raise ValueError(f"n_records={k}: solver='active-set' returns basic solutions, which keep at most "

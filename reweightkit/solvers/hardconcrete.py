@@ -196,9 +196,7 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         n_threads = default_threads(At_rec.shape[0] * len(np.atleast_1d(lambdas)))
     with thread_limits(n_threads):
         out = ENGINES[engine](At_rec, b_t, w0, lambdas, seeds, cfg)
-        import torch  # imported by the engine already
-
-        out["n_threads"] = torch.get_num_threads()  # what ran: the weights depend on it (module docstring)
+        out["n_threads"] = require_torch().get_num_threads()  # what ran: the weights depend on it (module docstring)
         return out
 
 
