@@ -5,8 +5,10 @@
 One 2,000-epoch fit at n = 5,000: fast engine vs l0-python (issue #18's goal: >= 3x).  Full
 published sweep: 11 lambdas x 5 seeds x 2,000 epochs at n = 5,000, fast engine (goal < 8 s),
 autograd engine and 55 sequential l0-python fits.  ``--sequential-sample k`` times only k of the
-55 sequential fits and extrapolates (printed as such).  Also time per epoch of one fit for
-both engines at n = 5,000 and n = 200,000 (x ~60 targets).
+55 sequential fits and extrapolates (printed as such).  The fast engine's blocks (torch on one thread
+per block, the threads on the blocks) against one batch on torch's own threads (the engine before the blocks), the
+same sweep on one and on two threads, with a check that the blocks' weights are the same on both
+counts.  Also time per epoch of one fit for both engines at n = 5,000 and n = 200,000 (x ~60 targets).
 """
 
 import argparse
@@ -18,6 +20,8 @@ import pandas as pd
 import reweightkit as rk
 from reweightkit.experiment import PUBLISHED_L0_LAMBDAS
 from reweightkit.solvers import train_hard_concrete, train_with_l0_python
+from reweightkit.solvers.hc_common import TrainConfig
+from reweightkit.solvers.hc_fast import _train_block, n_blocks
 
 
 def problem(n, seed=0):
@@ -73,6 +77,7 @@ def main():
     print(f"published sweep, 55 fits x {E} epochs: fast engine {t_fast:.1f} s (goal < 8 s), autograd engine "
           f"{t_auto:.1f} s, sequential l0-python {t_seq:.1f} s{note}; l0-python / fast = {t_seq / t_fast:.1f}x, "
           f"autograd / fast = {t_auto / t_fast:.2f}x; threads: {threads}")
+    blocks_vs_batch(p, lams, seeds, E)
     for n, epochs in [(5000, 200), (200_000, 20)]:
         q = p if n == 5000 else problem(n)
         t0 = time.perf_counter()
@@ -83,6 +88,28 @@ def main():
         t_b = (time.perf_counter() - t0) / epochs
         print(f"single fit, n={n:,} x {q.b_t.size} targets: l0-python {t_l0 * 1e3:.2f} ms/epoch, fast (K=1) "
               f"{t_b * 1e3:.2f} ms/epoch; ratio {t_l0 / t_b:.2f}")
+
+
+def blocks_vs_batch(p, lams, seeds, epochs):
+    """The published sweep in the engine's blocks against one batch on torch's threads (the engine before
+    the blocks, run through its private loop), on one and two threads; the blocks' weights compared bitwise."""
+    import torch
+
+    out = {}
+    for threads in (1, 2):
+        t0 = time.perf_counter()
+        out[threads] = train_hard_concrete(p.At_rec, p.b_t, p.w0, lams, seeds, epochs=epochs, n_threads=threads)
+        t_blocks = time.perf_counter() - t0
+        before = torch.get_num_threads()
+        t0 = time.perf_counter()
+        one = _train_block(torch, p.At_rec, p.b_t, p.w0, lams, seeds, TrainConfig(epochs=epochs), torch_threads=threads)
+        t_batch = time.perf_counter() - t0
+        torch.set_num_threads(before)
+        print(f"published sweep on {threads} thread(s): {n_blocks(lams.size, p.n_records)} blocks {t_blocks:.2f} s, "
+              f"one batch on torch's threads {t_batch:.2f} s; batch / blocks = {t_batch / t_blocks:.2f}x; "
+              f"the batch's weights equal the blocks': {np.array_equal(one['weights'], out[threads]['weights'])}")
+    same = np.array_equal(out[1]["weights"], out[2]["weights"])
+    print(f"blocks: the same weights on 1 and 2 threads: {same}")
 
 
 if __name__ == "__main__":

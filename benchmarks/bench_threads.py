@@ -6,7 +6,8 @@ Workload: the published Hard Concrete sweep (11 lambdas x 5 seeds = 55 fits, 5,0
 ``--epochs`` epochs, each timing in a fresh subprocess.  Three thread policies:
 
 - ``kit``: reweightkit's default (:func:`reweightkit.default_threads`: the affinity mask and cgroup
-  quota, less the CPUs other processes are running on, one thread for small work);
+  quota, one thread for small work; for the fast engine's blocks one thread per block whatever the
+  load, otherwise less the CPUs other processes are running on);
 - ``all-cpus``: one thread per CPU of the machine (what torch does by default, and what the kit did
   before issue #18);
 - ``one``: one thread (the single-threaded reference).

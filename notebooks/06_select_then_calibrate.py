@@ -42,7 +42,6 @@ from IPython.display import display
 
 import reweightkit as rk
 
-rk.set_threads(1)  # Hard Concrete's weights depend on the thread count (README): one thread, the same output anywhere
 df, train_marginal, train_continuous, test_marginal = rk.superpopulation(seed=0)
 task = rk.CalibrationTask.from_targets(df, train_marginal, train_continuous, test_marginal)  # built once
 problem = task.problem

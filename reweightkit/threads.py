@@ -128,13 +128,20 @@ def get_threads():
     return _user_threads
 
 
-def default_threads(work=None):
+def default_threads(work=None, blocks=None):
     """Threads for the kit's heavy work, or None when the user's environment decides.
 
     Parameters
     ----------
     work : int, optional
         Size of the element-wise work (records x replicas); below ``SMALL_WORK`` one thread.
+    blocks : int, optional
+        The work splits into this many independent blocks, each on one thread with nothing shared
+        between threads (the Hard Concrete engine's blocks): up to that many threads, from every CPU
+        this process may use whatever the load, because a busy machine then slows each block only by
+        its share (``benchmarks/bench_threads.py``).  Without it, the CPUs other processes are busy on
+        are left to them: threads that wait on each other at every step slow down far more than
+        their share when one of them is descheduled.
 
     Returns
     -------
@@ -151,6 +158,8 @@ def default_threads(work=None):
         return None  # torch.set_num_threads(k) was called (torch's default is one thread per CPU of the mask)
     if work is not None and work < SMALL_WORK:
         return 1
+    if blocks is not None:
+        return max(1, min(int(blocks), available_cpus()))
     return max(1, available_cpus() - others_running())
 
 

@@ -62,6 +62,51 @@ def test_replicas_do_not_interact(published, engine):
     np.testing.assert_allclose(batch[1], alone, rtol=1e-4, atol=1e-5)
 
 
+def test_blocks_give_the_same_weights_on_any_thread_count(published):
+    """Where A~ is kept dense, the fast engine trains fixed blocks of replicas (torch on one thread each, the threads
+    on the blocks): bitwise the same weights on 1, 2 and 3 threads, with two blocks and with one; the history
+    numbers the replicas of the whole run, epoch by epoch; the caller's torch thread count is left as it was."""
+    from reweightkit.solvers.hc_fast import BLOCK_ELEMENTS, n_blocks
+
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    n, K = p.n_records, 40
+    assert n_blocks(K, n) == 2 and n_blocks(3, n) == 1 and n_blocks(1, 10 ** 7) == 1
+    assert n_blocks(8, BLOCK_ELEMENTS) == 8  # never more blocks than replicas
+    lams, seeds = np.geomspace(1e-6, 1e-3, K), list(range(K))
+    before = torch.get_num_threads()
+    runs = {t: train_hard_concrete(p.At_rec, p.b_t, p.w0, lams, seeds, epochs=40, history_every=20, n_threads=t)
+            for t in (1, 2, 3)}
+    assert torch.get_num_threads() == before
+    for t in (2, 3):
+        assert runs[t]["n_threads"] == t
+        assert runs[t]["weights"].tobytes() == runs[1]["weights"].tobytes()
+        pd.testing.assert_frame_equal(runs[t]["history"], runs[1]["history"])
+    h = runs[2]["history"]
+    assert h["epoch"].tolist() == [20] * K + [40] * K and h["replica"].tolist() == list(range(K)) * 2
+    small = [train_hard_concrete(p.At_rec, p.b_t, p.w0, lams[:3], seeds[:3], epochs=40, n_threads=t)["weights"]
+             for t in (1, 2)]
+    assert small[0].tobytes() == small[1].tobytes()
+    alone = train_hard_concrete(p.At_rec, p.b_t, p.w0, lams[[30]], [30], epochs=40)["weights"][0]
+    np.testing.assert_allclose(runs[1]["weights"][30], alone, rtol=1e-4, atol=1e-5)  # a block is a batch
+
+
+def test_a_failing_block_stops_the_others(published):
+    """A replica that diverges in one block raises its error, naming its index in the whole run, and the other
+    block (100,000 epochs to go, minutes) stops at its next epoch instead of training on."""
+    import time
+
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    lams = np.full(40, 1e-4)
+    lams[30] = np.nan  # the second block's
+    t0 = time.perf_counter()
+    with pytest.raises(FloatingPointError, match=r"replica 30\b"):
+        train_hard_concrete(p.At_rec, p.b_t, p.w0, lams, list(range(40)), epochs=100_000, history_every=1,
+                            n_threads=2)
+    assert time.perf_counter() - t0 < 60  # about a second; the first block alone would take minutes
+
+
 @pytest.mark.parametrize("kw", [{}, {"lambda_l2": 1e-3}, {"lambda_l2": 1e-3, "l2_center": "w0"},
                                 {"gate_cost": "prices"}])
 def test_fast_engine_gradient_equals_autograd(published, monkeypatch, kw):
@@ -221,14 +266,14 @@ def test_fast_sweep_agrees_with_sequential_l0_python_statistically(published):
 
 
 def test_each_fit_records_its_thread_count_and_reproduces_with_it(tmp_path, monkeypatch):
-    """The weights depend on the thread count: a fit resolves it once (every round of a budget search trains on
+    """The weights can depend on the thread count: a fit resolves it once (every round of a budget search trains on
     it), records it as n_threads_ and in its weight file, and the same count gives the same weights."""
     import reweightkit.solvers.budget as budget_mod
 
     df, tm, tc, _ = rk.superpopulation(seed=0)
     p = rk.prepare(df, tm, tc)
     counts = iter([1, 2, 1, 2, 1, 2, 1, 2, 1, 2])
-    monkeypatch.setattr("reweightkit.estimators.hardconcrete.default_threads", lambda work=None: next(counts))
+    monkeypatch.setattr("reweightkit.estimators.hardconcrete.default_threads", lambda work=None, blocks=None: next(counts))
     seen = []
     real = budget_mod.train_hard_concrete
 

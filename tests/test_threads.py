@@ -1,7 +1,9 @@
 """Thread counts from the CPUs a process may use: cgroup quotas, affinity, other processes, the user's settings."""
 
 import os
+import warnings
 
+import numpy as np
 import pytest
 
 import reweightkit as rk
@@ -76,6 +78,32 @@ def test_default_threads_respects_the_user(monkeypatch):
         rk.set_threads(None)
     assert rk.threads.get_threads() is None
     assert rk.default_threads(10) == 1
+
+
+def test_blocks_take_the_cpus_whatever_the_load(monkeypatch, published):
+    """Independent blocks (the Hard Concrete engine's) get up to one thread each from every CPU this process may
+    use, busy or not; the user's choices still win; a grid of 40 replicas x 5,000 records trains in two blocks,
+    and the estimator resolves its count that way."""
+    for v in _threads.ENV_VARS:
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setattr(_threads, "others_running", lambda: 3)
+    monkeypatch.setattr(_threads, "available_cpus", lambda: 4)
+    monkeypatch.setattr(_threads, "_affinity", lambda: 1)
+    assert rk.default_threads(10**7) == 1  # threads that wait on each other: the busy CPUs are left alone
+    assert rk.default_threads(10**7, blocks=2) == 2 and rk.default_threads(10**7, blocks=8) == 4
+    assert rk.default_threads(10, blocks=8) == 1  # small work: one thread
+    rk.set_threads(3)
+    try:
+        assert rk.default_threads(10**7, blocks=8) == 3
+    finally:
+        rk.set_threads(None)
+    pytest.importorskip("torch")
+    df, tm, tc, _ = published
+    p = rk.prepare(df, tm, tc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.ReweightkitWarning)  # two epochs: not settled, and said so
+        fits = rk.HardConcreteCalibrator(epochs=2).fit_grid(p, lambdas=np.geomspace(1e-6, 1e-3, 8), seeds=range(5))
+    assert {f.n_threads_ for f in fits} == {2}
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])

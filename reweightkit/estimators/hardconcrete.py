@@ -16,6 +16,7 @@ from ..problem.system import unreachable_targets
 from ..solvers.budget import PER_ROUND, check_budget, hard_concrete_for_budget, hard_concrete_for_budgets
 from ..solvers.hardconcrete import SETTLE_WINDOW, check_device, settled, train_hard_concrete, train_with_l0_python
 from ..solvers.hc_common import require_torch
+from ..solvers.hc_fast import block_count
 from ..threads import default_threads
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
@@ -126,9 +127,11 @@ class HardConcreteCalibrator(BaseCalibrator):
         Default: :func:`reweightkit.default_threads` (the CPUs this process may use after
         the cgroup quota and affinity mask, less those other processes are busy on; one
         thread for small problems; ``OMP_NUM_THREADS`` and :func:`reweightkit.set_threads`
-        are respected), resolved once per fit.  **The weights depend on it**: same data, seed
-        and thread count give the same weights, another count can open or close a gate near
-        its threshold (torch's kernels round differently when they split their work
+        are respected), resolved once per fit.  With the fast engine on CPU and ``A~`` kept
+        dense (``m n <= 4,000,000``: the notebooks' and the small benchmarks' problems) the
+        weights are the same on any count.  Elsewhere **the weights can depend on it**: same
+        data, seed and thread count give the same weights, another count can open or close a
+        gate near its threshold (torch's kernels round differently when they split their work
         differently; :mod:`reweightkit.solvers.hardconcrete`).  ``n_threads_`` records the
         count a fit used: pass it to reproduce the fit elsewhere.
 
@@ -204,12 +207,12 @@ class HardConcreteCalibrator(BaseCalibrator):
     _miss_advice = "Lower lambda_l0 (it drops records) or train longer (epochs)."
     _bounds_rtol = 1e-6  # float32 training: a weight clamped at the bound is held
 
-    def _train_kwargs(self, problem, replicas=1) -> dict:
+    def _train_kwargs(self, problem, replicas=1, seeded=True) -> dict:
         """The training parameters every engine call of this estimator shares (checked against the engine).
 
         The thread count is resolved here, once per fit (``replicas``: the batch size, for
         :func:`reweightkit.default_threads`), so every round of a budget search trains on the same
-        count, and the fit records it (``n_threads_``): the weights depend on it.
+        count, and the fit records it (``n_threads_``): the weights can depend on it.
         """
         check_device(self.device)
         torch = require_torch()
@@ -217,7 +220,8 @@ class HardConcreteCalibrator(BaseCalibrator):
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
         threads = self.n_threads
         if threads is None and self.engine != "l0":
-            threads = default_threads(problem.n_records * replicas)
+            blocks = block_count(problem.At_rec.shape, replicas, seeded, self.device) if self.engine == "fast" else None
+            threads = default_threads(problem.n_records * replicas, blocks=blocks)
         if threads is None:  # the user's OMP_NUM_THREADS or torch.set_num_threads decides, or l0-python runs as is
             threads = torch.get_num_threads()
         self._n_threads_used = int(threads)
@@ -283,7 +287,8 @@ class HardConcreteCalibrator(BaseCalibrator):
                           "none of their records has a positive design weight", TargetMissWarning, stacklevel=4)
 
     def _fit_problem(self, problem, previous_weights):
-        common = self._train_kwargs(problem, replicas=1 if self.n_records is None else PER_ROUND)
+        common = self._train_kwargs(problem, replicas=1 if self.n_records is None else PER_ROUND,
+                                    seeded=self.seed is not None)
         self._warn_unreachable(problem)
         if self.n_records is not None:
             if self.lambda_l0 is not None:

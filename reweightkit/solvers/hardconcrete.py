@@ -26,15 +26,19 @@ noise, which are the draws l0-python makes with ``seed=s`` after
 which other replicas share its batch (in the fast engine, up to the float32
 rounding of products that BLAS blocks by the batch size).
 
-**The thread count is an input.**  Same inputs, seeds and thread count give the same weights, bitwise.
-Another thread count can give other weights: torch's CPU kernels round differently when they split
-their work differently (measured: the product over the records, and even the element-wise sigmoid, on a
-9 x 4,948 batch with 1 and 2 threads), and a gate near its threshold then opens or closes the other way;
-a budget search can end at another penalty (notebook 6's superpopulation at 300 records: 18.3 % held-out
-error with one thread, 21.4 % with two).  :func:`reweightkit.default_threads` picks the count from the
-machine's load, so pass ``n_threads`` (or ``OMP_NUM_THREADS``, :func:`reweightkit.set_threads`) to
-reproduce a run elsewhere; the estimators record the count they trained with (``n_threads_``) and weight
-files save it.  The fast engine on CPU
+**Threads and bitwise reproducibility.**  Torch's CPU kernels round differently when they split their
+work differently (measured: the product over the records, and even the element-wise sigmoid, on a
+9 x 4,948 batch with 1 and 2 torch threads), and a gate near its threshold then opens or closes the
+other way; a budget search can end at another penalty (notebook 6's superpopulation at 300 records, the
+single-batch engine: 18.3 % held-out error with one thread, 21.4 % with two).  So the fast engine on CPU, where ``A~``
+is kept dense (``m n <= DENSE_CAP``: every notebook and the small benchmarks), runs torch on one thread
+per block of replicas and puts the threads on the blocks (:func:`reweightkit.solvers.hc_fast.n_blocks`,
+fixed by the problem's size): **the same inputs and seeds give the same weights on any thread count**
+(tested).  Larger problems (sparse products) and the other engines train on torch's threads, where the
+count is an input: same inputs, seeds and count give the same weights, another count can give others.
+:func:`reweightkit.default_threads` picks the count from the machine's load, so the estimators record
+the count they trained with (``n_threads_``) and weight files save it: pass it as ``n_threads`` (or
+``OMP_NUM_THREADS``, :func:`reweightkit.set_threads`) to reproduce such a run elsewhere.  The fast engine on CPU
 draws the per-epoch gate noise of a seeded replica from numpy's PCG64 seeded with
 its seed instead (see :func:`train_hard_concrete`).
 
@@ -53,7 +57,7 @@ import numpy as np
 from ..threads import default_threads, thread_limits
 from .hc_autograd import train_autograd
 from .hc_common import TrainConfig, check_device, history_frame, require_torch
-from .hc_fast import train_fast
+from .hc_fast import block_count, train_fast
 
 __all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "check_device", "settled", "TrainConfig",
            "ENGINES"]
@@ -171,8 +175,9 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
         Torch and BLAS threads for this call (default :func:`reweightkit.default_threads`:
         the CPUs this process may use, after the cgroup quota and the affinity mask, less
         those other processes are busy on, unless ``OMP_NUM_THREADS`` or an earlier
-        ``torch.set_num_threads`` says otherwise).  The weights depend on it (module docstring):
-        give it to reproduce a run on another machine or under another load.
+        ``torch.set_num_threads`` says otherwise).  The fast engine's weights do not depend on it
+        on CPU where ``A~`` is kept dense; elsewhere they can (module docstring): give it to
+        reproduce a run on another machine or under another load.
 
     Returns
     -------
@@ -193,10 +198,12 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
                       log_alpha_jitter_sd=log_alpha_jitter_sd, device=device, history_every=history_every,
                       verbose=verbose, desc=desc, w_bounds=w_bounds, l2_center=l2_center, gate_cost=gate_cost)
     if n_threads is None:
-        n_threads = default_threads(At_rec.shape[0] * len(np.atleast_1d(lambdas)))
+        K = len(np.atleast_1d(lambdas))
+        blocks = block_count(At_rec.shape, K, seeds is not None, device) if engine == "fast" else None
+        n_threads = default_threads(At_rec.shape[0] * K, blocks=blocks)
     with thread_limits(n_threads):
         out = ENGINES[engine](At_rec, b_t, w0, lambdas, seeds, cfg)
-        out["n_threads"] = require_torch().get_num_threads()  # what ran: the weights depend on it (module docstring)
+        out["n_threads"] = require_torch().get_num_threads()  # what ran: the weights can depend on it (module docstring)
         return out
 
 

@@ -160,8 +160,9 @@ def log_bounds(torch, w_bounds, dev):
     return tuple(torch.tensor(np.log(np.maximum(x, 1e-30)), dtype=torch.float32, device=dev) for x in (lower, upper))
 
 
-def record(hist, bar, epoch, lambdas, loss_k, data, expected, rel, Wd):
-    """Append every replica's history row (``Wd``: deterministic weights, (K, n)), before the epoch's update.
+def record(hist, bar, epoch, lambdas, loss_k, data, expected, rel, Wd, offset=0):
+    """Append every replica's history row (``Wd``: deterministic weights, (K, n)), before the epoch's update;
+    ``offset``: the first replica's index in the whole run (the fast engine's blocks).
 
     Non-finite losses or weights stop the training with a ``FloatingPointError`` naming the replica.
     """
@@ -170,11 +171,11 @@ def record(hist, bar, epoch, lambdas, loss_k, data, expected, rel, Wd):
         k = int(bad.nonzero()[0])
         raise FloatingPointError(
             f"Hard Concrete training diverged: non-finite loss or weights for lambda_l0={lambdas[k]:g} "
-            f"(replica {k}) by epoch {epoch + 1}; lower lr or check the targets"
+            f"(replica {k + offset}) by epoch {epoch + 1}; lower lr or check the targets"
         )
     nact = (Wd > 0).sum(dim=1)
     for k in range(len(lambdas)):
-        hist.append((k, epoch + 1, float(loss_k[k]), float(data[k]), float(expected[k]), float(rel[k]),
+        hist.append((k + offset, epoch + 1, float(loss_k[k]), float(data[k]), float(expected[k]), float(rel[k]),
                      int(nact[k])))
     if bar is not None:
         bar.update(epoch + 1 - bar.n)
