@@ -7,7 +7,9 @@ method at each budget share).  Each family is held out with the families that re
 
     python scripts/nation_logo.py --scale 0.05 --shares 0.03,0.10 --refit logit --bounds 0.2,5 --out results/logo
 
-``benchmarks/results/README.md`` lists the runs whose rows are stored there.
+A long run (L1 at a budget at scale 0.1 takes minutes to an hour a group) can be stopped and continued:
+``--resume`` keeps the groups already in ``<out>/frontier.csv`` (written by the same settings: checked) and
+runs only the others.  ``benchmarks/results/README.md`` lists the runs whose rows are stored there.
 """
 
 import argparse
@@ -36,6 +38,8 @@ def main():
                                                   "weight, so the budgets are kept)")
     p.add_argument("--workers", type=int, default=1, help="processes (1: this process, one thread per fit)")
     p.add_argument("--out", default="results/nation_logo")
+    p.add_argument("--resume", action="store_true", help="keep the groups already in <out>/frontier.csv and run "
+                                                         "the others")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -48,10 +52,17 @@ def main():
     groups = [t.held_out for _, t in rk.experiment.family_holdout_tasks(problem, tree=nb.family_tree)]
     print(f"sample {a.sample}: {n:,} records x {nb.shape[0]:,} targets, {len(groups)} held-out groups, "
           f"budgets {budgets}", flush=True)
+    parts, done = [], set()
+    if a.resume and (out / "frontier.csv").exists():
+        earlier = pd.read_csv(out / "frontier.csv")
+        done = resumable(earlier, a, budgets, groups)
+        parts.append(earlier)
+        print(f"  resuming: {len(done)} of {len(groups)} groups already in {out / 'frontier.csv'}", flush=True)
     executor = ProcessPoolExecutor(a.workers) if a.workers > 1 else None
-    parts = []
     try:
         for group in groups:
+            if rk.experiment.group_label(group) in done:
+                continue
             t = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", rk.ReweightkitWarning)
@@ -69,6 +80,24 @@ def main():
             executor.shutdown()
     results = pd.concat(parts, ignore_index=True)
     by_group(results).to_csv(out / "by_group.csv")
+
+
+def resumable(earlier, a, budgets, groups):
+    """The groups of an earlier run's rows, after checking that it ran with these settings (else ValueError)."""
+    methods = set(a.methods.split(","))
+    found = {"scale": set(earlier["scale"]), "sample": set(earlier["replicate"]),
+             "methods": set(earlier["method"]), "budgets": set(earlier["n_records"].dropna().astype(int))}
+    wrong = [name for name, ok in [("scale", found["scale"] == {a.scale}), ("sample", found["sample"] == {a.sample}),
+                                   ("methods", found["methods"] <= methods | {"dense"}),
+                                   ("budgets", found["budgets"] <= set(budgets))] if not ok]
+    if wrong:
+        raise ValueError(f"--resume: the rows in {a.out}/frontier.csv were run with another {', '.join(wrong)} "
+                         f"({'; '.join(f'{w}: {sorted(found[w])}' for w in wrong)}); use another --out")
+    labels = {rk.experiment.group_label(g) for g in groups}
+    unknown = set(earlier["holdout"]) - labels
+    if unknown:
+        raise ValueError(f"--resume: {a.out}/frontier.csv holds groups this benchmark does not: {sorted(unknown)}")
+    return set(earlier["holdout"])
 
 
 def by_group(results):

@@ -133,3 +133,29 @@ def test_calibrate_then_reduce_reduced_is_the_fit_it_replaces(task):
         rk.CalibrateThenReduceCalibrator(300).reduced(task.problem, n_records=10, seed=0)
     with pytest.raises(ValueError, match="n_records"):
         first.reduced(task.problem, n_records=0, seed=0)
+
+
+def test_the_leave_one_group_out_script_resumes(tmp_path):
+    """scripts/nation_logo.py --resume keeps the groups an earlier (stopped) run wrote and runs the others: the same
+    rows as one uninterrupted run; rows written with other settings are refused, naming them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "nation_logo.py"
+
+    def run(out, *extra):
+        return subprocess.run([sys.executable, str(script), "--scale", "0.01", "--methods", "dense", "--out", str(out),
+                               *extra], capture_output=True, text=True)
+
+    assert run(tmp_path / "whole").returncode == 0
+    whole = pd.read_csv(tmp_path / "whole" / "frontier.csv")
+    (tmp_path / "part").mkdir()
+    whole.iloc[:5].to_csv(tmp_path / "part" / "frontier.csv", index=False)  # stopped after five groups
+    done = run(tmp_path / "part", "--resume")
+    assert done.returncode == 0 and "resuming: 5 of 16 groups" in done.stdout
+    resumed = pd.read_csv(tmp_path / "part" / "frontier.csv")
+    cols = [c for c in whole.columns if c not in ("seconds", "group_seconds")]
+    pd.testing.assert_frame_equal(resumed[cols], whole[cols])
+    refused = run(tmp_path / "part", "--resume", "--sample", "1")
+    assert refused.returncode != 0 and "another sample" in refused.stderr
