@@ -93,7 +93,7 @@ def train_fast(At_rec, b_t, w0, lambdas, seeds, cfg):
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
     K, n = lambdas.size, At_rec.shape[0]
     threads = torch.get_num_threads()
-    if block_count(At_rec.shape, K, seeds is not None, torch.device(cfg.device).type) is None:  # one batch, as in 0.2
+    if block_count(At_rec.shape, K, seeds is not None, torch.device(cfg.device).type) is None:  # one batch
         out = _train_block(torch, At_rec, b_t, w0, lambdas, seeds, cfg, torch_threads=threads)
         out["seconds"] = time.perf_counter() - t0
         return out
@@ -108,8 +108,10 @@ def train_fast(At_rec, b_t, w0, lambdas, seeds, cfg):
 
     def block(i):
         ix = blocks[i]
-        return _train_block(torch, At_rec, b_t, w0, lambdas[ix], [seeds[k] for k in ix],
-                            cfg if i == 0 else replace(cfg, verbose=False), offset=int(ix[0]),
+        # progress: every block's bar in turn on one thread, the first block's where they run together
+        shown = replace(cfg, verbose=cfg.verbose and (workers == 1 or i == 0),
+                        desc=f"{cfg.desc} (block {i + 1} of {len(blocks)})" if workers == 1 < len(blocks) else cfg.desc)
+        return _train_block(torch, At_rec, b_t, w0, lambdas[ix], [seeds[k] for k in ix], shown, offset=int(ix[0]),
                             torch_threads=1, stop=stop)
 
     try:
