@@ -44,6 +44,10 @@ __all__ = ["DISTANCES", "DENSE_UP_TO", "CalibrationResult", "inverse_link", "new
 
 DENSE_UP_TO = 300
 """Up to this many targets the Newton system is solved densely (least squares); above, sparsely."""
+DENSE_JACOBIAN_CAP = 2_000_000
+"""With at most ``DENSE_UP_TO`` targets and ``n m`` up to this (16 MB), ``calibrate_weights`` forms the Jacobian from
+a dense copy of ``A~'`` (one BLAS product a step instead of three sparse ones: measured 4x faster a step at
+5,000 x 6)."""
 
 DISTANCES = ("linear", "raking", "logit")
 STALL_STEPS, STALL_DROP = 10, 1e-3
@@ -164,7 +168,8 @@ def calibrate_weights(At_rec, b_t, base, distance="raking", bounds=None, tol=1e-
         Newton steps taken.
     """
     bounds = _check_bounds(distance, bounds)
-    m = At_rec.shape[1]
+    n, m = At_rec.shape
+    dense = At_rec.toarray() if m <= DENSE_UP_TO and n * m <= DENSE_JACOBIAN_CAP else None
     mu = np.zeros(m)
     g, dg = inverse_link(distance, np.zeros(At_rec.shape[0]), bounds)
     w = base * g
@@ -178,7 +183,10 @@ def calibrate_weights(At_rec, b_t, base, distance="raking", bounds=None, tol=1e-
         losses.append(f0)
         if len(losses) > STALL_STEPS and f0 > (1.0 - STALL_DROP) * losses[-1 - STALL_STEPS]:
             break  # no progress: the targets are out of reach (Newton converges fast where they are not)
-        step = newton_step(At_rec, base * dg, F)
+        if dense is None:
+            step = newton_step(At_rec, base * dg, F)
+        else:  # newton_step's dense case, its Jacobian by one BLAS product
+            step = np.linalg.lstsq(dense.T @ (dense * (base * dg)[:, None]), -F, rcond=None)[0]
         t = 1.0
         while t > 1e-10:
             with np.errstate(over="ignore", invalid="ignore"):
