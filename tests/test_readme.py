@@ -146,3 +146,34 @@ def test_the_comparison_with_the_l0_paper_quotes_the_stored_rows():
     for share, label in [(0.01, "1 %"), (0.10, "10 %")]:
         sub, hc = (round(100 * held[(share, m)]) for m in ("subsample", "hardconcrete-k"))
         assert f"{sub} vs {hc} % at {label}" in text, (share, sub, hc)
+
+
+def test_l1_in_the_scale_01_leave_one_group_out_on_one_sample():
+    """The README's and the book's sentence on L1 at k + rake at scale 0.1 (one sample so far) is the stored rows:
+    last at 3 %, sixth of eight at 10 % on the groups it reached, the others' numbers on the same sample."""
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[1]
+    results = root / "benchmarks" / "results"
+    l1 = pd.read_csv(results / "nation_l1_logo_0.1_raking.csv")
+    assert set(l1["method"]) == {"l1-k-refit"} and set(l1["replicate"]) == {1} and l1["holdout"].nunique() == 16
+    assert len(l1) == 30 and round(l1["group_seconds"].groupby(l1["holdout"]).first().sum() / 3600, 1) == 2.2
+    logo = pd.read_csv(results / "nation_logo_0.1_raking.csv")
+    same = logo[(logo["replicate"] == 1) & (logo["method"] != "dense")]
+    table = pd.concat([same, l1]).pivot_table(index="holdout", columns=["share", "method"],
+                                              values="test_capped_error") * 100
+    at3, at10 = table[0.03], table[0.10]
+    m3 = at3.mean()
+    assert m3.idxmax() == "l1-k-refit" and round(m3["l1-k-refit"], 1) == 61.7
+    assert [round(m3.drop("l1-k-refit").min(), 1), round(m3.drop("l1-k-refit").max(), 1)] == [43.5, 49.6]
+    assert sorted(at3.index[at3.idxmin(axis=1) == "l1-k-refit"]) == ["district_snap", "district_snap+state_snap"]
+    assert sorted(at10.index[at10["l1-k-refit"].isna()]) == [
+        "district_age_sex+state_age_income+national_age_sex+national_persons", "state_age_income"]
+    m10 = at10.dropna().mean().round(1)  # the 14 groups it reached
+    assert int(m10.rank()["l1-k-refit"]) == 6 and m10["l1-k-refit"] == 25.2
+    gates = m10[m10.index.str.startswith("hardconcrete")]
+    assert (gates.min(), gates.max()) == (19.8, 20.2)
+    assert [m10[m] for m in ("calibrate-reduce", "cube", "subsample")] == [24.7, 25.8, 26.7]
+    book = (root / "book" / "which_method.md").read_text()
+    for text in (README, book):
+        assert "61.7 %" in text and "25.2 %" in text and "24.7 %" in text and "25.8 %" in text
