@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import replace
 
 import numpy as np
@@ -14,7 +13,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..problem.gates import BETA, EPS, GAMMA, LOG_ALPHA_BOUND, ZETA
-from .hc_common import det_weights, history_frame, initial_state, log_bounds, record, require_torch
+from .hc_common import check_replica_seeds, det_weights, history_frame, initial_state, log_bounds, record, require_torch
 
 __all__ = ["train_fast", "n_blocks", "block_count", "DENSE_CAP", "BLOCK_ELEMENTS"]
 
@@ -97,11 +96,7 @@ def train_fast(At_rec, b_t, w0, lambdas, seeds, cfg):
         out = _train_block(torch, At_rec, b_t, w0, lambdas, seeds, cfg, torch_threads=threads)
         out["seconds"] = time.perf_counter() - t0
         return out
-    seeds = list(seeds)
-    if len(seeds) != K:
-        raise ValueError(f"seeds has length {len(seeds)} but there are {K} lambdas")
-    if any(s is None for s in seeds):
-        raise ValueError("seeds must be all integers or None as a whole, got a None inside the list")
+    seeds = check_replica_seeds(seeds, K)  # before the blocks slice it
     blocks = np.array_split(np.arange(K), n_blocks(K, n))
     workers = min(threads, len(blocks))
     stop = threading.Event()  # set when one block fails or the caller is interrupted: the others end at once
@@ -114,22 +109,38 @@ def train_fast(At_rec, b_t, w0, lambdas, seeds, cfg):
         return _train_block(torch, At_rec, b_t, w0, lambdas[ix], [seeds[k] for k in ix], shown, offset=int(ix[0]),
                             torch_threads=1, stop=stop)
 
+    outs, errors = [None] * len(blocks), []
+
+    def worker(w):  # blocks w, w + workers, ...: a fixed share, so no queue
+        for i in range(w, len(blocks), workers):
+            if stop.is_set():
+                return
+            try:
+                outs[i] = block(i)
+            except BaseException as e:  # the first error is the cause; the others are blocks it stopped
+                errors.append(e)
+                stop.set()
+                return
+
     try:
         if workers == 1:
             outs = [block(i) for i in range(len(blocks))]
         else:
-            with ThreadPoolExecutor(workers) as pool:
-                futures = [pool.submit(block, i) for i in range(len(blocks))]
-                try:
-                    wait(futures, return_when=FIRST_EXCEPTION)
-                except BaseException:  # KeyboardInterrupt: stop the blocks before waiting on them
-                    stop.set()
-                    raise
-                failed = [f.exception() for f in futures if f.done() and f.exception() is not None]
-                if failed:  # one block failed: the others end at their next epoch, and its error is raised
-                    stop.set()
-                    raise failed[0]
-                outs = [f.result() for f in futures]
+            pool = [threading.Thread(target=worker, args=(w,), name=f"hard-concrete-block-{w}") for w in range(workers)]
+            try:
+                for t in pool:
+                    t.start()
+                for t in pool:
+                    t.join()
+            except BaseException:  # KeyboardInterrupt, also while the threads start: every block stops at once
+                stop.set()
+                raise
+            finally:
+                for t in pool:
+                    if t.ident is not None:
+                        t.join()  # no block outlives the call
+            if errors:
+                raise errors[0]
     finally:
         torch.set_num_threads(threads)  # each block set its own thread's count; the caller's is restored
     hist = pd.concat([o["history"] for o in outs], ignore_index=True)
