@@ -14,10 +14,15 @@ from ..exceptions import BudgetWarning, ConvergenceWarning, TargetMissWarning
 from ..problem.frame import as_problem
 from ..problem.system import unreachable_targets
 from ..solvers.budget import PER_ROUND, check_budget, hard_concrete_for_budget, hard_concrete_for_budgets
-from ..solvers.hardconcrete import SETTLE_WINDOW, check_device, settled, train_hard_concrete, train_with_l0_python
+from ..solvers.hardconcrete import (
+    SETTLE_WINDOW,
+    check_device,
+    settled,
+    train_hard_concrete,
+    train_with_l0_python,
+    training_threads,
+)
 from ..solvers.hc_common import require_torch
-from ..solvers.hc_fast import block_count
-from ..threads import default_threads
 from .base import REFIT_CONSTRAINTS, BaseCalibrator
 
 __all__ = ["HardConcreteCalibrator"]
@@ -220,8 +225,7 @@ class HardConcreteCalibrator(BaseCalibrator):
                       lambda_l2=self.lambda_l2, device=self.device, history_every=self.history_every)
         threads = self.n_threads
         if threads is None and self.engine != "l0":
-            blocks = block_count(problem.At_rec.shape, replicas, seeded, self.device) if self.engine == "fast" else None
-            threads = default_threads(problem.n_records * replicas, blocks=blocks)
+            threads = training_threads(problem.At_rec.shape, replicas, seeded, self.device, self.engine)
         if threads is None:  # the user's OMP_NUM_THREADS or torch.set_num_threads decides, or l0-python runs as is
             threads = torch.get_num_threads()
         self._n_threads_used = int(threads)

@@ -54,10 +54,11 @@ STALL_STEPS, STALL_DROP = 10, 1e-3
 """Newton stops when ten steps together cut the squared residual by less than 0.1 %: a stall (targets out of reach)."""
 
 
-def newton_step(At_rec, v, F):
+def newton_step(At_rec, v, F, dense=None):
     """Solve ``J step = -F`` with ``J = A~ diag(v) A~'`` (m x m), the Jacobian of the calibration equations.
 
-    Small systems: dense least squares (handles dependent targets exactly).  Large
+    Small systems: dense least squares (handles dependent targets exactly), ``J`` formed from
+    ``dense`` by one BLAS product when the caller keeps a dense copy of ``A~'``.  Large
     ones: ``J`` stays sparse (its pattern is the co-occurrence of targets in records,
     block-diagonal for one margin) and gets a ridge of ``1e-10`` of its mean diagonal,
     which makes dependent targets (two complete margins) solvable; SuperLU solves it.
@@ -70,12 +71,16 @@ def newton_step(At_rec, v, F):
         ``d_j F'(u_j)`` per record.
     F : ndarray, shape (m,)
         Residuals.
+    dense : ndarray, shape (n, m), optional
+        ``At_rec`` as a dense array (only with ``m <= DENSE_UP_TO``).
 
     Returns
     -------
     ndarray, shape (m,)
     """
     m = F.size
+    if dense is not None:
+        return np.linalg.lstsq(dense.T @ (dense * v[:, None]), -F, rcond=None)[0]
     J = (At_rec.T @ At_rec.multiply(v[:, None])).tocsc()
     if m <= DENSE_UP_TO:
         return np.linalg.lstsq(J.toarray(), -F, rcond=None)[0]
@@ -183,10 +188,7 @@ def calibrate_weights(At_rec, b_t, base, distance="raking", bounds=None, tol=1e-
         losses.append(f0)
         if len(losses) > STALL_STEPS and f0 > (1.0 - STALL_DROP) * losses[-1 - STALL_STEPS]:
             break  # no progress: the targets are out of reach (Newton converges fast where they are not)
-        if dense is None:
-            step = newton_step(At_rec, base * dg, F)
-        else:  # newton_step's dense case, its Jacobian by one BLAS product
-            step = np.linalg.lstsq(dense.T @ (dense * (base * dg)[:, None]), -F, rcond=None)[0]
+        step = newton_step(At_rec, base * dg, F, dense)
         t = 1.0
         while t > 1e-10:
             with np.errstate(over="ignore", invalid="ignore"):

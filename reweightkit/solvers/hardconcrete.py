@@ -59,8 +59,8 @@ from .hc_autograd import train_autograd
 from .hc_common import TrainConfig, check_device, history_frame, require_torch
 from .hc_fast import block_count, train_fast
 
-__all__ = ["train_hard_concrete", "train_with_l0_python", "require_torch", "check_device", "settled", "TrainConfig",
-           "ENGINES"]
+__all__ = ["train_hard_concrete", "training_threads", "train_with_l0_python", "require_torch", "check_device", "settled",
+           "TrainConfig", "ENGINES"]
 
 SETTLE_WINDOW = 0.2
 """:func:`settled` compares the last ``SETTLE_WINDOW`` share of the epochs."""
@@ -106,6 +106,14 @@ def settled(history, epochs, tol=0.01):
         ok.append(c <= tol)
         change.append(c)
     return np.array(ok, dtype=bool), np.array(change)
+
+
+def training_threads(shape, K, seeded, device="cpu", engine="fast"):
+    """The default thread count of a training run of ``K`` replicas on a ``shape = (n, m)`` problem:
+    :func:`reweightkit.default_threads` of its work, told the fast engine's blocks where it trains in blocks
+    (:func:`reweightkit.solvers.hc_fast.block_count`); None where the user's settings decide."""
+    blocks = block_count(shape, K, seeded, device) if engine == "fast" else None
+    return default_threads(shape[0] * K, blocks=blocks)
 
 
 def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr=0.1, init_keep_prob=0.99,
@@ -198,9 +206,7 @@ def train_hard_concrete(At_rec, b_t, w0, lambdas, seeds=None, *, epochs=2000, lr
                       log_alpha_jitter_sd=log_alpha_jitter_sd, device=device, history_every=history_every,
                       verbose=verbose, desc=desc, w_bounds=w_bounds, l2_center=l2_center, gate_cost=gate_cost)
     if n_threads is None:
-        K = len(np.atleast_1d(lambdas))
-        blocks = block_count(At_rec.shape, K, seeds is not None, device) if engine == "fast" else None
-        n_threads = default_threads(At_rec.shape[0] * K, blocks=blocks)
+        n_threads = training_threads(At_rec.shape, len(np.atleast_1d(lambdas)), seeds is not None, device, engine)
     with thread_limits(n_threads):
         out = ENGINES[engine](At_rec, b_t, w0, lambdas, seeds, cfg)
         out["n_threads"] = require_torch().get_num_threads()  # what ran: the weights can depend on it (module docstring)

@@ -117,14 +117,23 @@ def scaled_operator(torch, At_rec, device):
     return torch.sparse_coo_tensor(idx, vals, M.shape, dtype=torch.float32, device=device, check_invariants=False)
 
 
+def check_replica_seeds(seeds, K):
+    """``seeds`` as a list of ``K`` seeds (or None for all), else ValueError."""
+    if seeds is None:
+        return None
+    seeds = list(seeds)
+    if len(seeds) != K:
+        raise ValueError(f"seeds has length {len(seeds)} but there are {K} lambdas")
+    if any(s is None for s in seeds):
+        raise ValueError("seeds must be all integers or None as a whole, got a None inside the list")
+    return seeds
+
+
 def initial_state(torch, At_rec, w0, lambdas, seeds, init_keep_prob, log_alpha_jitter_sd, dev):
     """Per-replica generators and the initial ``(log_w, log_alpha)``, both (n, K): l0-python's draws."""
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
     K = lambdas.size
-    if seeds is not None and len(seeds) != K:
-        raise ValueError(f"seeds has length {len(seeds)} but there are {K} lambdas")
-    if seeds is not None and any(s is None for s in seeds):
-        raise ValueError("seeds must be all integers or None as a whole, got a None inside the list")
+    seeds = check_replica_seeds(seeds, K)
     n = At_rec.shape[0]
     kp = torch.full((n,), float(init_keep_prob), device=dev)
     mu = torch.log(kp / (1 - kp))
