@@ -268,7 +268,8 @@ def test_the_which_method_prose_matches_the_stored_rows():
     at01 = at01[at01["method"] != "dense"]
     by01 = {s: at01[at01["share"] == s].pivot_table(index="holdout", columns="method",
                                                      values="test_capped_error") for s in (0.03, 0.10)}
-    assert by01[0.10].idxmin(axis=1).str.startswith("hardconcrete").all()  # all 16 groups at 10 %
+    assert by01[0.10].idxmin(axis=1).str.startswith("hardconcrete").sum() == 15  # 15 of the 16 groups at 10 %
+    assert by01[0.03].mean().idxmax() == "l1-k-refit"  # L1 at k the highest at 3 % at 0.1
     assert by01[0.03].idxmin(axis=1).str.startswith("hardconcrete").sum() == 11
     mean01 = {s: (100 * by01[s].mean()).round(1) for s in by01}
     assert [mean01[0.10][m] for m in ("hardconcrete-design-k", "hardconcrete-k", "calibrate-reduce")] == [22.4, 23.1, 29.3]
