@@ -57,7 +57,7 @@ def nation_table(csv: Path) -> str:
 
 LOGO_ORDER = ["subsample", "calibrate-reduce", "cube", "l1-k-refit", "hardconcrete-k", "hardconcrete-k-refit",
               "hardconcrete-design-k", "hardconcrete-design-k-refit"]
-SHORT = {"subsample": "subsample", "calibrate-reduce": "calibrate-reduce", "cube": "cube", "l1-k-refit": "L1 + rake",
+SHORT = {"subsample": "subsample", "calibrate-reduce": "calibrate-reduce", "cube": "cube", "l1-k-refit": "L1 + refit",
          "hardconcrete-k": "HC raw", "hardconcrete-k-refit": "HC + refit", "hardconcrete-design-k": "HC design raw",
          "hardconcrete-design-k-refit": "HC design + refit"}
 

@@ -122,7 +122,7 @@ def test_the_leave_one_group_out_table_is_computed_from_its_rows(tmp_path):
                        "n_active": [80], "n_total": 1000})
     pd.concat([rows, l1]).to_csv(csv, index=False)
     text = tables.logo_table(csv, 0.1)
-    assert "| held out | subsample | cube | L1 + rake | dense, all records |" in text
+    assert "| held out | subsample | cube | L1 + refit | dense, all records |" in text
     assert "| a | 30.0 | 20.0 | **15.0** | 10.0 |" in text and "| b | **25.0** | 35.0 | not reached | 15.0 |" in text
     assert "| mean over groups | 27.5 | 27.5 | 15.0 | 12.5 |" in text
 
@@ -278,7 +278,7 @@ def test_the_which_method_prose_matches_the_stored_rows():
     assert mean01[0.03]["calibrate-reduce"] == 47.4
     bounded = pd.read_csv(results / "nation_logo_0.05_logit.csv")
     sparse = bounded[bounded["method"] != "dense"]
-    assert len(sparse) == 224 and sparse["budget_met"].all()
+    assert len(sparse) == 256 and sparse["budget_met"].all()  # 224 + L1's 32, run later
     by = {s: sparse[sparse["share"] == s].pivot_table(index="holdout", columns="method",
                                                        values="test_capped_error") for s in (0.03, 0.10)}
     assert by[0.10].idxmin(axis=1).str.startswith("hardconcrete").sum() == 14
@@ -287,6 +287,18 @@ def test_the_which_method_prose_matches_the_stored_rows():
     at3 = (100 * by[0.03].mean()).round(1)
     assert at3[["calibrate-reduce", "hardconcrete-k", "subsample", "cube"]].between(48.1, 49.1).all()
     assert at3["hardconcrete-design-k"] == 52.1
+    # L1 at k + the same refit: like Hard Concrete's refit rows, its bounded fallback (g = w / d out of reach)
+    at10 = (100 * by[0.10].mean()).round(1)
+    assert (at3["l1-k-refit"], at10["l1-k-refit"]) == (81.2, 60.1)
+    assert at3.rank()["l1-k-refit"] == 6 and at10.rank()["l1-k-refit"] == 7
+    refits = ["hardconcrete-k-refit", "hardconcrete-design-k-refit"]
+    assert at3[refits].min() > at3["l1-k-refit"] > at3.drop([*refits, "l1-k-refit"]).max()
+    assert at10["hardconcrete-k-refit"] < at10["l1-k-refit"] < at10["hardconcrete-design-k-refit"]
+    l1 = sparse[sparse["method"] == "l1-k-refit"]
+    assert len(l1) == 32 and (l1["train_capped_error"] > 0.4).all()  # the fallback's train error, every cell
+    book = " ".join((ROOT / "book" / "which_method.md").read_text().split())
+    assert "(81.2 % at 3 %, sixth of eight; 60.1 % at 10 %, seventh" in book
+    assert "is too: 81.2 % at 3 %, 60.1 % at 10 %)" in " ".join((ROOT / "README.md").read_text().split())
     program = pd.read_csv(results / "nation_0.1_budgets.csv")
     program = program[program["method"] != "dense"]
     means = program.groupby(["share", "method"])["test_capped_error"].mean().unstack()
