@@ -1,6 +1,7 @@
 """The active set on updated QR factors (national size): factors kept exact, the certificate, the same optimum as the
 interior point and the dense active set, dependent columns, and record budgets through the estimator."""
 
+import re
 import warnings
 
 import numpy as np
@@ -144,6 +145,24 @@ def test_a_budget_with_the_active_set_meets_k_and_refuses_what_it_cannot():
         l1_for_budget(p.At_rec, p.b_t, p.w0, 10, solver="ipm")
     with pytest.raises(ValueError, match="solver='fista' only"):
         l1_for_budget(p.At_rec, p.b_t, p.w0, 10, solver="active-set", upper=np.ones(p.n_records))
+
+
+def test_a_budget_above_the_rank_of_the_targets_says_so():
+    """Fewer independent targets than the budget (the national benchmark's age families held out at 10 %): the active
+    set's basic solutions cannot reach k although k <= m; the error says the rank, not a jumping count."""
+    p = _problem(5, n=1500)
+    A = p.At_rec.tocsc()
+    m = A.shape[1]
+    rank = np.linalg.matrix_rank(A.toarray())
+    At = sp.hstack([A, A[:, : m - 4]]).tocsr()  # every target but four twice: m' = 2m - 4 targets, the same rank
+    b = np.concatenate([p.b_t, p.b_t[: m - 4]])
+    k = rank + 8
+    assert k <= At.shape[1] and np.linalg.matrix_rank(At.toarray()) == rank
+    with pytest.raises(ValueError, match=rf"basic solutions kept at most (\d+) records .* rank\(A~\) records, and "
+                                         rf"with these {At.shape[1]} train targets that rank may be below {k}") as err:
+        l1_for_budget(At, b, p.w0, k, solver="active-set")
+    most = int(re.search(r"kept at most (\d+) records", str(err.value)).group(1))
+    assert most <= rank and "jump" not in str(err.value)
 
 
 def test_the_estimator_searches_a_budget_with_the_solver_it_was_given(monkeypatch):
