@@ -148,8 +148,8 @@ def test_a_budget_with_the_active_set_meets_k_and_refuses_what_it_cannot():
 
 
 def test_a_budget_above_the_rank_of_the_targets_says_so():
-    """Fewer independent targets than the budget (the national benchmark's age families held out at 10 %): the active
-    set's basic solutions cannot reach k although k <= m; the error says the rank, not a jumping count."""
+    """Fewer independent targets than the budget (as with `state_age_income` held out at 10 % of rk.nation(0.02)): the
+    active set's basic solutions cannot reach k although k <= m; the error says the rank, not a jumping count."""
     p = _problem(5, n=1500)
     A = p.At_rec.tocsc()
     m = A.shape[1]

@@ -199,28 +199,35 @@ def test_the_cells_l1_did_not_reach_are_explained_by_the_targets():
     train targets than the budget (so `solver="auto"` searched with FISTA); at 0.02 (sample 0) `state_age_income`'s
     628 train targets have rank 530, below the budget of 591 (no basic solution keeps more)."""
     import numpy as np
+    import pandas as pd
 
     import reweightkit as rk
 
-    notes = " ".join((Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "README.md").read_text().split())
-    nb = rk.nation(0.1, seed=0)
-    problem = nb.problem()
-    k = round(0.10 * problem.n_records)
-    m = {rk.experiment.group_label(t.held_out): t.problem.n_targets
-         for _, t in rk.experiment.family_holdout_tasks(problem, tree=nb.family_tree)}
-    missed = ["district_age_sex", "district_age_sex+national_age_sex",
-              "district_age_sex+state_age_income+national_age_sex+national_persons", "state_age_income"]
+    def tasks(nb):  # the benchmark's leave-one-group-out tasks by group label, and its record count
+        problem = nb.problem()
+        return {rk.experiment.group_label(t.held_out): t
+                for _, t in rk.experiment.family_holdout_tasks(problem, tree=nb.family_tree)}, problem.n_records
+
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    notes = " ".join((results / "README.md").read_text().split())
+    logo = pd.read_csv(results / "nation_logo_0.1_raking.csv")
+    at10 = logo[logo["share"] == 0.10]
+    cells = {m: set(zip(at10.loc[at10["method"] == m, "replicate"], at10.loc[at10["method"] == m, "holdout"]))
+             for m in ("subsample", "l1-k-refit")}
+    missed = sorted({g for _, g in cells["subsample"] - cells["l1-k-refit"]})  # in any of the three samples
+    assert missed == ["district_age_sex", "district_age_sex+national_age_sex",
+                      "district_age_sex+state_age_income+national_age_sex+national_persons", "state_age_income"]
+    by_label, n = tasks(rk.nation(0.1, seed=0))
+    k = round(0.10 * n)
+    m = {g: t.problem.n_targets for g, t in by_label.items()}
     assert k == 3010 and all(m[g] < k for g in missed)
     counts = [f"{m[g]:,}" for g in missed]
     assert f"(sample 0: {', '.join(counts[:-1])} and {counts[-1]} against {k:,})" in notes
     below = sorted(g for g in m if m[g] < k)
     assert len(below) == 5 and "district_household_size+" in " ".join(below)
-    nb = rk.nation(0.02, seed=0)
-    problem = nb.problem()
-    task = dict((rk.experiment.group_label(t.held_out), t)
-                for _, t in rk.experiment.family_holdout_tasks(problem, tree=nb.family_tree))["state_age_income"]
-    At = task.problem.At_rec.toarray()
-    k = round(0.10 * problem.n_records)
+    by_label, n = tasks(rk.nation(0.02, seed=0))
+    At = by_label["state_age_income"].problem.At_rec.toarray()
+    k = round(0.10 * n)
     rank = np.linalg.matrix_rank(At)
     assert rank < k <= At.shape[1]
     assert f"its {At.shape[1]} train targets have rank {rank}, below the budget of {k}" in notes

@@ -208,17 +208,17 @@ def l1_for_budget(At_rec, b_t, w0, k, tol=1e-8, max_iter=20000, upper=None, n_gr
     bar.close()
     most = max(counts)
     if solver == "active-set" and most < k - band:  # the whole path, to its weakest penalty, stayed below k
-        raise _unreachable(k, tried, "alpha", extra=(
-            f"; the active set's basic solutions kept at most {most} records down to alpha={min(a for a, _ in tried):.4g}, "
-            f"the weakest penalty of its path: a basic solution keeps at most rank(A~) records, and with these "
-            f"{m:,} train targets that rank may be below {k} (dependent targets, or a held-out family that leaves "
-            f"few); choose n_records <= {most}, or solver='fista', whose points may keep more (uncertified at weak "
-            f"penalties)"))
-    raise _unreachable(k, tried, "alpha", extra=(
-        "; an L1 count can jump between neighbouring penalties (a degenerate optimal set), so this budget may be "
-        "out of L1's reach: choose a nearby budget or another method" + (
-            "; solver='active-set' counts basic solutions (at most rank(A~) records)" if solver == "active-set"
-            else "")))
+        why = (f"; the active set's basic solutions kept at most {most} records down to "
+               f"alpha={min(a for a, _ in tried):.4g}, the weakest penalty of its path: a basic solution keeps at most "
+               f"rank(A~) records, and with these {m:,} train targets that rank may be below {k} (dependent targets, "
+               f"or a held-out family that leaves few); choose n_records <= {most}, or solver='fista', whose points "
+               f"may keep more (uncertified at weak penalties)")
+    else:
+        why = ("; an L1 count can jump between neighbouring penalties (a degenerate optimal set), so this budget may be "
+               "out of L1's reach: choose a nearby budget or another method" + (
+                   "; solver='active-set' counts basic solutions (at most rank(A~) records)" if solver == "active-set"
+                   else ""))
+    raise _unreachable(k, tried, "alpha", extra=why)
 
 
 PER_ROUND = 8
